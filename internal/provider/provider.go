@@ -40,7 +40,8 @@ func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *pro
 }
 
 // Configure has nothing to configure yet.
-func (p *Provider) Configure(context.Context, provider.ConfigureRequest, *provider.ConfigureResponse) {}
+func (p *Provider) Configure(context.Context, provider.ConfigureRequest, *provider.ConfigureResponse) {
+}
 
 // Resources lists the provider's resources.
 func (p *Provider) Resources(context.Context) []func() resource.Resource { return nil }

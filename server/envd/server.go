@@ -29,15 +29,16 @@ type Server struct {
 	env       *sandboxenv.Env
 	log       *slog.Logger
 	processes *process.Service
+	files     *filesystem.Service
 	handler   http.Handler
 }
 
 // New builds the agent around env.
 func New(env *sandboxenv.Env, log *slog.Logger) *Server {
-	s := &Server{env: env, log: log, processes: process.NewService(env, log)}
+	s := &Server{env: env, log: log, processes: process.NewService(env, log), files: filesystem.NewService(env, log)}
 	mux := http.NewServeMux()
 	mux.Handle(processconnect.NewProcessHandler(s.processes))
-	mux.Handle(filesystemconnect.NewFilesystemHandler(filesystem.NewService(env, log)))
+	mux.Handle(filesystemconnect.NewFilesystemHandler(s.files))
 	mux.Handle("/files", files.NewHandler(env, log))
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET /envs", s.serveEnvs)
@@ -60,8 +61,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
 
-// Close stops every process the agent started.
-func (s *Server) Close() { s.processes.Close() }
+// Close stops every process the agent started and every polling watcher.
+func (s *Server) Close() {
+	s.processes.Close()
+	s.files.Close()
+}
 
 // authenticate enforces X-Access-Token on every route except the ones the protocol exempts:
 // /health, /files (token or URL signature, checked by the files handler) and /init (which checks the

@@ -1,0 +1,126 @@
+package files
+
+import (
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// download serves GET /files: the file's raw bytes, gzip-encoded when the client accepts it.
+func (h *handler) download(w http.ResponseWriter, r *http.Request) {
+	u, err := h.actingUser(r, opRead)
+	if err != nil {
+		h.fail(w, r, "download", err)
+		return
+	}
+	path, err := h.env.ResolvePath(r.URL.Query().Get("path"), u)
+	if err != nil {
+		h.fail(w, r, "download", withStatus(http.StatusBadRequest, err))
+		return
+	}
+	f, info, err := openRegular(path)
+	if err != nil {
+		h.fail(w, r, "download", err)
+		return
+	}
+	defer f.Close()
+
+	coding, ok := parseAcceptEncoding(r.Header.Values("Accept-Encoding")).pick(needsIdentity(r, info))
+	if !ok {
+		h.fail(w, r, "download", statusf(http.StatusNotAcceptable, "no acceptable encoding in %q, supported: gzip, identity", r.Header.Get("Accept-Encoding")))
+		return
+	}
+	w.Header().Set("Vary", "Accept-Encoding")
+
+	if coding == encodingIdentity {
+		// ServeContent brings Range (206), conditional requests (304/412) and Content-Length.
+		http.ServeContent(w, r, path, info.ModTime(), f)
+		h.log.Debug("file download", "path", path, "user", u.Name, "encoding", coding, "size", info.Size())
+		return
+	}
+
+	w.Header().Set("Content-Type", contentType(path))
+	w.Header().Set("Content-Encoding", encodingGzip)
+	w.WriteHeader(http.StatusOK)
+	n, err := gzipCopy(w, f)
+	if err != nil {
+		// The status line is gone; a truncated gzip stream is all the client can be told.
+		h.log.Debug("file download aborted", "path", path, "user", u.Name, "encoding", coding, "bytes", n, "err", err)
+		return
+	}
+	h.log.Debug("file download", "path", path, "user", u.Name, "encoding", coding, "size", n)
+}
+
+// openRegular opens path for reading and checks, on the open descriptor so that nothing can be swapped
+// in between, that it is a regular file.
+func openRegular(path string) (*os.File, fs.FileInfo, error) {
+	// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. It has no
+	// effect on regular files.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return nil, nil, statusf(http.StatusNotFound, "path '%s' does not exist", path)
+		}
+		return nil, nil, withStatus(fsStatus(err), fmt.Errorf("open %s: %w", path, err))
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	switch {
+	case info.IsDir():
+		f.Close()
+		return nil, nil, statusf(http.StatusBadRequest, "path '%s' is a directory", path)
+	case !info.Mode().IsRegular():
+		f.Close()
+		return nil, nil, statusf(http.StatusBadRequest, "path '%s' is not a regular file", path)
+	}
+	return f, info, nil
+}
+
+// needsIdentity reports whether a request should get identity even if it accepts gzip: Range and
+// conditional requests only work on the identity representation via ServeContent, and an empty file
+// must carry "Content-Length: 0", which the SDK checks to return empty content.
+func needsIdentity(r *http.Request, info fs.FileInfo) bool {
+	if info.Size() == 0 {
+		return true
+	}
+	for _, h := range []string{"Range", "If-Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
+		if r.Header.Get(h) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func contentType(path string) string {
+	if t := mime.TypeByExtension(filepath.Ext(path)); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+// gzipCopy streams src through a gzip writer into w. BestSpeed: files can be large, and at higher
+// levels the compressor, not the network, would limit the transfer.
+func gzipCopy(w io.Writer, src io.Reader) (int64, error) {
+	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	if err != nil {
+		return 0, fmt.Errorf("gzip writer: %w", err)
+	}
+	n, err := io.Copy(zw, src)
+	if err != nil {
+		return n, fmt.Errorf("gzip copy: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return n, fmt.Errorf("gzip close: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,109 @@
+package filesystem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"connectrpc.com/connect"
+
+	"github.com/sandboxstack/terraform-provider-sandbox/server/envd/sandboxenv"
+	"github.com/sandboxstack/terraform-provider-sandbox/server/proto/filesystem"
+)
+
+// Stat describes the path itself (lstat): files.exists() relies on not_found for a missing path.
+func (s *Service) Stat(_ context.Context, req *connect.Request[filesystem.StatRequest]) (*connect.Response[filesystem.StatResponse], error) {
+	_, path, err := s.userPath(req.Header(), req.Msg.GetPath())
+	if err != nil {
+		return nil, err
+	}
+	entry, err := newDescriber().entry(path)
+	if err != nil {
+		return nil, fsError("stat", path, err)
+	}
+	return connect.NewResponse(&filesystem.StatResponse{Entry: entry}), nil
+}
+
+// MakeDir creates a directory and its missing parents, owned by the acting user. An existing directory
+// is already_exists because files.makeDir() answers false for it rather than failing.
+func (s *Service) MakeDir(_ context.Context, req *connect.Request[filesystem.MakeDirRequest]) (*connect.Response[filesystem.MakeDirResponse], error) {
+	u, path, err := s.userPath(req.Header(), req.Msg.GetPath())
+	if err != nil {
+		return nil, err
+	}
+	info, err := os.Stat(path)
+	switch {
+	case err == nil && info.IsDir():
+		return nil, connect.NewError(connect.CodeAlreadyExists, fmt.Errorf("directory '%s' already exists", path))
+	case err == nil:
+		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("path '%s' already exists and is not a directory", path))
+	case !isNotExist(err):
+		return nil, fsError("stat", path, err)
+	}
+	if err := sandboxenv.MkdirAllOwned(path, u); err != nil {
+		return nil, notADirError("make directory", path, err)
+	}
+	entry, err := newDescriber().entry(path)
+	if err != nil {
+		return nil, fsError("stat", path, err)
+	}
+	return connect.NewResponse(&filesystem.MakeDirResponse{Entry: entry}), nil
+}
+
+// Move renames source to destination, creating the destination's missing parents for the user.
+func (s *Service) Move(_ context.Context, req *connect.Request[filesystem.MoveRequest]) (*connect.Response[filesystem.MoveResponse], error) {
+	u, src, err := s.userPath(req.Header(), req.Msg.GetSource())
+	if err != nil {
+		return nil, err
+	}
+	dst, err := s.resolve(req.Msg.GetDestination(), u)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Lstat(src); err != nil {
+		return nil, fsError("move", src, err)
+	}
+	if err := sandboxenv.MkdirAllOwned(filepath.Dir(dst), u); err != nil {
+		return nil, notADirError("make directory", filepath.Dir(dst), err)
+	}
+	if err := os.Rename(src, dst); err != nil {
+		switch {
+		case errors.Is(err, syscall.ENOTDIR):
+			// A directory cannot replace a file: a bad request, not a missing path.
+			return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("move '%s' to '%s': %w", src, dst, err))
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, fsError("move", src, err)
+		}
+		return nil, connect.NewError(errnoCode(err), fmt.Errorf("move '%s' to '%s': %w", src, dst, err))
+	}
+	entry, err := newDescriber().entry(dst)
+	if err != nil {
+		return nil, fsError("stat", dst, err)
+	}
+	return connect.NewResponse(&filesystem.MoveResponse{Entry: entry}), nil
+}
+
+// Remove deletes path recursively; a missing path is success, as with rm -rf.
+func (s *Service) Remove(_ context.Context, req *connect.Request[filesystem.RemoveRequest]) (*connect.Response[filesystem.RemoveResponse], error) {
+	_, path, err := s.userPath(req.Header(), req.Msg.GetPath())
+	if err != nil {
+		return nil, err
+	}
+	if err := os.RemoveAll(path); err != nil && !isNotExist(err) {
+		return nil, fsError("remove", path, err)
+	}
+	return connect.NewResponse(&filesystem.RemoveResponse{}), nil
+}
+
+// notADirError maps a failure to create directories: a file where a directory should be (ENOTDIR from a
+// parent, EEXIST from the path itself, e.g. a broken link) is a bad request, not a missing path.
+func notADirError(op, path string, err error) *connect.Error {
+	if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist) {
+		return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("%s '%s': a path component is not a directory: %w", op, path, err))
+	}
+	return fsError(op, path, err)
+}
