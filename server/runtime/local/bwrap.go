@@ -1,0 +1,162 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// Paths inside a sandbox.
+const (
+	sandboxRunDir = "/run/envd"         // host: <sandbox dir>/run; holds envd's socket
+	sandboxEnvd   = "/run/sandbox/envd" // read-only bind of Config.EnvdBin
+	sandboxSocket = sandboxRunDir + "/" + envdSocketName
+)
+
+// sandboxCaps are the capabilities root keeps inside a sandbox: Docker's default set minus MKNOD
+// (device nodes would reach the host's disks, as there is no device cgroup). Without CAP_SYS_ADMIN
+// nothing inside can mount, and bwrap sets no_new_privs, so no program regains more.
+var sandboxCaps = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_SETGID", "CAP_SETUID",
+	"CAP_SETPCAP", "CAP_SETFCAP", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SYS_CHROOT", "CAP_KILL",
+	"CAP_AUDIT_WRITE",
+}
+
+// bwrapSpec is one sandbox's bubblewrap invocation.
+type bwrapSpec struct {
+	bwrap    string
+	id       string
+	l        layout
+	envdBin  string
+	stateDir string // hidden inside under an empty tmpfs, unless a hidden path covers it already
+	command  []string
+}
+
+// args builds bwrap's command line. No --die-with-parent: sandboxes outlive a manager restart. No user
+// namespace: the sandbox's `user` must be a real uid that envd (root inside) can switch to.
+func (b bwrapSpec) args() []string {
+	a := []string{
+		"--bind", b.l.merged(), "/", // also the marker by which the runtime finds the processes again
+		"--proc", "/proc",
+		"--dev", "/dev",
+		"--perms", "1777", "--tmpfs", "/dev/shm", // shared memory for every user, as on a host
+		"--tmpfs", "/run",
+		"--bind", b.l.run(), sandboxRunDir,
+		"--ro-bind", b.envdBin, sandboxEnvd,
+		"--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu", // CPU counts for runtimes that read them
+	}
+	if b.stateDir != "" {
+		a = append(a, "--tmpfs", b.stateDir)
+	}
+	a = append(a,
+		"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--unshare-cgroup-try",
+		"--hostname", b.id,
+		"--new-session",
+		"--chdir", "/",
+		"--cap-drop", "ALL",
+	)
+	for _, c := range sandboxCaps {
+		a = append(a, "--cap-add", c)
+	}
+	// fd 3: bwrap waits to read from it before it starts the command, so the runtime can first move it
+	// into the sandbox's cgroups. fd 4: bwrap reports its child's pid and namespaces there.
+	a = append(a, "--block-fd", "3", "--json-status-fd", "4", "--")
+	return append(a, b.command...)
+}
+
+// bwrapStatus is bwrap's first --json-status-fd document.
+type bwrapStatus struct {
+	ChildPid     int    `json:"child-pid"`
+	PidNamespace uint64 `json:"pid-namespace"`
+}
+
+// spawned is a bwrap process that set up the sandbox and waits to be released.
+type spawned struct {
+	cmd    *exec.Cmd
+	status bwrapStatus
+	block  *os.File      // write end of --block-fd
+	exited chan struct{} // closed once bwrap has exited and been reaped
+}
+
+// spawn starts bwrap detached from the manager (own session, output to the sandbox log) and waits
+// for its status: by then the namespaces exist and the command is held back on the block fd.
+func spawn(ctx context.Context, b bwrapSpec, env []string, logFile *os.File) (*spawned, error) {
+	blockR, blockW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("block pipe: %w", err)
+	}
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		blockR.Close()
+		blockW.Close()
+		return nil, fmt.Errorf("status pipe: %w", err)
+	}
+	cmd := exec.Command(b.bwrap, b.args()...)
+	cmd.Env = env
+	cmd.Stdin = nil
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.ExtraFiles = []*os.File{blockR, statusW}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	blockR.Close()
+	statusW.Close()
+	if err != nil {
+		blockW.Close()
+		statusR.Close()
+		return nil, fmt.Errorf("run %s: %w", b.bwrap, err)
+	}
+	s := &spawned{cmd: cmd, block: blockW, exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(s.exited)
+	}()
+
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = statusR.SetReadDeadline(deadline)
+	}
+	dec := json.NewDecoder(statusR)
+	err = dec.Decode(&s.status)
+	if err == nil && s.status.ChildPid <= 0 {
+		err = errors.New("no child-pid")
+	}
+	if err != nil {
+		statusR.Close()
+		blockW.Close()
+		_ = cmd.Process.Kill()
+		<-s.exited
+		if errors.Is(err, io.EOF) {
+			err = errors.New("bwrap exited during setup")
+		}
+		return nil, fmt.Errorf("read bwrap status: %w", err)
+	}
+	// bwrap writes its exit status here when the sandbox ends; drain it while this process lives.
+	// After a manager restart nobody reads, and bwrap gets EPIPE on its way out, which is harmless.
+	_ = statusR.SetReadDeadline(time.Time{})
+	go func() {
+		_, _ = io.Copy(io.Discard, statusR)
+		statusR.Close()
+	}()
+	return s, nil
+}
+
+// release lets bwrap start the sandbox's command.
+func (s *spawned) release() error {
+	defer s.block.Close()
+	if _, err := s.block.Write([]byte{1}); err != nil {
+		return fmt.Errorf("release bwrap: %w", err)
+	}
+	return nil
+}
+
+// abort kills bwrap and its child, for a start that failed before the child was recorded anywhere.
+func (s *spawned) abort() {
+	s.block.Close()
+	_ = syscall.Kill(s.status.ChildPid, syscall.SIGKILL)
+	_ = s.cmd.Process.Kill()
+}

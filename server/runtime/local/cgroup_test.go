@@ -1,0 +1,234 @@
+package local
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sandboxstack/terraform-provider-sandbox/server/sandbox"
+)
+
+func TestReadCgroupMounts(t *testing.T) {
+	m, err := readCgroupMounts("testdata/mountinfo-hybrid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ctrl, want := range map[string]string{"cpu": "/sys/fs/cgroup/cpu", "memory": "/sys/fs/cgroup/memory", "pids": "/sys/fs/cgroup/pids"} {
+		if m.v1[ctrl] == nil || m.v1[ctrl].point != want {
+			t.Errorf("v1 %s mount: %+v, want %s", ctrl, m.v1[ctrl], want)
+		}
+	}
+	if m.v2 == nil || m.v2.point != "/sys/fs/cgroup/unified" {
+		t.Errorf("v2 mount: %+v", m.v2)
+	}
+	if got := unescapeMount(`/sys/fs/cgroup/my\040cgroup`); got != "/sys/fs/cgroup/my cgroup" {
+		t.Errorf("unescape: %q", got)
+	}
+	if got := relCgroup("/docker/abc/x", "/docker/abc"); got != "/x" {
+		t.Errorf("relCgroup: %q", got)
+	}
+}
+
+// fakeCgroupFS writes a mountinfo and a /proc/self/cgroup describing hierarchies mounted in a temp
+// dir, so that detection can be exercised on layouts this machine does not have.
+type fakeCgroupFS struct {
+	t                  *testing.T
+	root               string
+	mountinfo, selfCgr string
+}
+
+func newFakeCgroupFS(t *testing.T, own string) *fakeCgroupFS {
+	root := t.TempDir()
+	f := &fakeCgroupFS{t: t, root: root, mountinfo: filepath.Join(root, "mountinfo"), selfCgr: filepath.Join(root, "cgroup")}
+	if err := os.WriteFile(f.selfCgr, []byte(own), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fakeCgroupFS) mount(fstype, name, opts string) string {
+	point := filepath.Join(f.root, name)
+	line := "40 30 0:40 / " + point + " rw,relatime - " + fstype + " " + fstype + " rw," + opts + "\n"
+	mi, _ := os.ReadFile(f.mountinfo)
+	if err := os.WriteFile(f.mountinfo, append(mi, line...), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	return point
+}
+
+func TestDetectCgroupsV1(t *testing.T) {
+	fs := newFakeCgroupFS(t, "8:pids:/\n4:memory:/svc/x\n1:cpu,cpuacct:/\n0::/\n")
+	for _, c := range []string{"cpu", "memory", "pids"} {
+		if err := os.MkdirAll(fs.mount("cgroup", c, c), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cg := detectCgroups(fs.mountinfo, fs.selfCgr, "grp")
+	if !cg.enabled() {
+		t.Fatalf("not enabled: %s", cg.reason)
+	}
+	dirs := cg.plan("sbx")
+	want := map[string]string{
+		"cpu":    filepath.Join(fs.root, "cpu", "grp", "sbx"),
+		"memory": filepath.Join(fs.root, "memory", "svc", "x", "grp", "sbx"),
+		"pids":   filepath.Join(fs.root, "pids", "grp", "sbx"),
+	}
+	if len(dirs) != 3 {
+		t.Fatalf("plan: %+v", dirs)
+	}
+	for _, d := range dirs {
+		if d.Path != want[d.Controller] {
+			t.Errorf("%s cgroup at %s, want %s", d.Controller, d.Path, want[d.Controller])
+		}
+	}
+	if _, err := createCgroups(dirs, sandbox.Limits{CPUMillis: 1500, MemoryMB: 64, Pids: 32}); err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, filepath.Join(want["cpu"], "cpu.cfs_quota_us"), "150000")
+	assertFile(t, filepath.Join(want["cpu"], "cpu.cfs_period_us"), "100000")
+	assertFile(t, filepath.Join(want["memory"], "memory.limit_in_bytes"), strconv.Itoa(64<<20))
+	assertFile(t, filepath.Join(want["pids"], "pids.max"), "32")
+}
+
+func TestDetectCgroupsV2(t *testing.T) {
+	fs := newFakeCgroupFS(t, "0::/manager\n")
+	point := fs.mount("cgroup2", "unified", "nsdelegate")
+	base := filepath.Join(point, "manager")
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(base, "cgroup.controllers"), "cpuset cpu io memory pids")
+	cg := detectCgroups(fs.mountinfo, fs.selfCgr, "grp")
+	if !cg.enabled() {
+		t.Fatalf("not enabled: %s", cg.reason)
+	}
+	assertFile(t, filepath.Join(base, "cgroup.subtree_control"), "+cpu +memory +pids")
+	assertFile(t, filepath.Join(base, "grp", "cgroup.subtree_control"), "+cpu +memory +pids")
+	dirs := cg.plan("sbx")
+	if len(dirs) != 1 || dirs[0].Path != filepath.Join(base, "grp", "sbx") || dirs[0].Controller != "" {
+		t.Fatalf("plan: %+v", dirs)
+	}
+	if _, err := createCgroups(dirs, sandbox.Limits{CPUMillis: 250, MemoryMB: 100, Pids: 10}); err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, filepath.Join(dirs[0].Path, "cpu.max"), "25000 100000")
+	assertFile(t, filepath.Join(dirs[0].Path, "memory.max"), strconv.Itoa(100<<20))
+	assertFile(t, filepath.Join(dirs[0].Path, "pids.max"), "10")
+}
+
+func TestDetectCgroupsUnusable(t *testing.T) {
+	t.Run("v1 not writable", func(t *testing.T) {
+		fs := newFakeCgroupFS(t, "4:memory:/\n")
+		// A file where the hierarchy should be: creating the group fails as on a read-only cgroupfs.
+		writeFile(t, fs.mount("cgroup", "memory", "memory"), "")
+		cg := detectCgroups(fs.mountinfo, fs.selfCgr, "grp")
+		if cg.enabled() || !strings.Contains(cg.reason, "cgroup v1 memory") {
+			t.Fatalf("enabled=%v reason=%q", cg.enabled(), cg.reason)
+		}
+	})
+	t.Run("v2 without delegation", func(t *testing.T) {
+		fs := newFakeCgroupFS(t, "0::/service\n")
+		base := filepath.Join(fs.mount("cgroup2", "unified", "nsdelegate"), "service")
+		if err := os.MkdirAll(filepath.Join(base, "cgroup.subtree_control"), 0o755); err != nil { // unwritable
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(base, "cgroup.controllers"), "memory pids")
+		cg := detectCgroups(fs.mountinfo, fs.selfCgr, "grp")
+		if cg.enabled() || !strings.Contains(cg.reason, "delegated cgroup") {
+			t.Fatalf("enabled=%v reason=%q", cg.enabled(), cg.reason)
+		}
+	})
+	t.Run("none mounted", func(t *testing.T) {
+		fs := newFakeCgroupFS(t, "0::/\n")
+		writeFile(t, fs.mountinfo, "")
+		cg := detectCgroups(fs.mountinfo, fs.selfCgr, "grp")
+		if cg.enabled() || !strings.Contains(cg.reason, "no cgroup hierarchy") {
+			t.Fatalf("enabled=%v reason=%q", cg.enabled(), cg.reason)
+		}
+	})
+}
+
+func TestLimits(t *testing.T) {
+	rt, logs := newRuntime(t, Config{})
+	spec := newSpec(t)
+	spec.Limits = sandbox.Limits{CPUMillis: 500, MemoryMB: 256, Pids: 64}
+	st := start(t, rt, spec)
+	if !rt.cgroups.enabled() {
+		// This machine gives no writable cgroups: the sandbox runs, and the log says why.
+		if !strings.Contains(logs.String(), "without cgroup limits") || rt.cgroups.reason == "" {
+			t.Fatalf("no logged reason for running without limits:\n%s", logs)
+		}
+		return
+	}
+	if len(st.Cgroups) == 0 {
+		t.Fatalf("no cgroups for the sandbox:\n%s", logs)
+	}
+	for _, d := range st.Cgroups {
+		for _, w := range limitWrites(d, spec.Limits) {
+			if !w.optional {
+				assertFile(t, filepath.Join(d.Path, w.file), w.value)
+			}
+		}
+		pids, err := cgroupPids(d.Path)
+		if err != nil || !containsInt(pids, st.Init.Pid) || len(pids) < 3 { // bwrap, its child and envd
+			t.Errorf("processes in %s: %v %v, want bwrap's and envd's", d.Path, pids, err)
+		}
+	}
+	// Commands inherit the cgroups (envd's children are in them from birth).
+	out := mustRun(t, rt, spec, "", "cat /proc/self/cgroup")
+	if n := strings.Count(out, "/"+spec.ID+"\n"); n != len(st.Cgroups) {
+		t.Errorf("a command is in %d of the sandbox's %d cgroups:\n%s", n, len(st.Cgroups), out)
+	}
+	if err := rt.Stop(context.Background(), spec.ID); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, st, filepath.Dir(st.Mount))
+}
+
+func TestCgroupsDisabled(t *testing.T) {
+	rt, logs := newRuntime(t, Config{DisableCgroups: true})
+	spec := newSpec(t)
+	spec.Limits = sandbox.Limits{MemoryMB: 128}
+	st := start(t, rt, spec)
+	if len(st.Cgroups) != 0 {
+		t.Fatalf("cgroups despite DisableCgroups: %+v", st.Cgroups)
+	}
+	if !strings.Contains(logs.String(), "without cgroup limits") || !strings.Contains(logs.String(), "disabled by configuration") {
+		t.Fatalf("no logged reason:\n%s", logs)
+	}
+	mustRun(t, rt, spec, "", "true")
+}
+
+func containsInt(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func assertFile(t *testing.T, path, want string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("read %s: %v", path, err)
+		return
+	}
+	if got := strings.TrimSpace(string(raw)); got != want {
+		t.Errorf("%s = %q, want %q", path, got, want)
+	}
+}
