@@ -34,19 +34,37 @@ func TestRoundTrip(t *testing.T) {
 				}
 				resp := s.download(p, h)
 				wantStatus(t, resp, http.StatusOK)
-				body := resp.Body
-				if ae == "gzip" {
-					zr, err := gzip.NewReader(resp.Body)
-					if err != nil {
-						t.Fatal(err)
-					}
-					body = zr
+				// Neither a 15-byte text nor random bytes shrink under gzip, so both come as identity.
+				if ce := resp.Header.Get("Content-Encoding"); ce != "" {
+					t.Fatalf("Accept-Encoding %q: Content-Encoding %q for data gzip cannot shrink, want identity", ae, ce)
 				}
-				if got := readAll(t, body); !bytes.Equal(got, data) {
+				if got := readAll(t, resp.Body); !bytes.Equal(got, data) {
 					t.Fatalf("Accept-Encoding %q: downloaded %d bytes, want %d", ae, len(got), len(data))
 				}
 			}
 		})
+	}
+}
+
+func TestIncompressibleGzipsOnlyWhenIdentityIsRefused(t *testing.T) {
+	s := newTestServer(t, sandboxenv.Defaults{})
+	data := make([]byte, 200_000)
+	rand.Read(data)
+	p := filepath.Join(t.TempDir(), "random.bin")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resp := s.download(p, http.Header{"Accept-Encoding": {"gzip, identity;q=0"}})
+	wantStatus(t, resp, http.StatusOK)
+	if ce := resp.Header.Get("Content-Encoding"); ce != "gzip" {
+		t.Fatalf("Content-Encoding %q, want gzip when the client refuses identity", ce)
+	}
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, zr); !bytes.Equal(got, data) {
+		t.Fatalf("gunzipped %d bytes, want %d", len(got), len(data))
 	}
 }
 
