@@ -1,0 +1,434 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultTimeout is the lifetime of a sandbox created or connected without a timeout (E2B's default).
+const DefaultTimeout = 300 * time.Second
+
+// Reserved metadata keys. The manager stores its own bookkeeping in Spec.Metadata, which runtimes keep
+// across manager restarts; users never see these keys and cannot set them.
+const (
+	reservedPrefix = "sandboxstack."
+	metaPool       = reservedPrefix + "pool"  // set on warm pool members: the pool's name
+	metaAlias      = reservedPrefix + "alias" // the template name the client asked for
+	metaOwner      = reservedPrefix + "owner" // the creating API key's hash id
+)
+
+// Observer receives measurements of the manager's work (Prometheus, later). Any field may be nil.
+type Observer interface {
+	// ObserveCreate is called after each successful Create with how long it took, and whether a warm
+	// pool member was claimed.
+	ObserveCreate(template string, fromPool bool, d time.Duration)
+}
+
+// ManagerConfig configures a Manager.
+type ManagerConfig struct {
+	Runtime Runtime
+	// Templates are the templates offered. TemplatesFunc, when set, is asked instead on every
+	// resolution, so that availability reported by the runtime (e.g. local.Runtime.Templates) is fresh.
+	Templates     []Template
+	TemplatesFunc func() []Template
+	// StateDir keeps the pools (pools.json) and the manager's view of its sandboxes (sandboxes.json)
+	// across restarts; "" keeps them in memory only.
+	StateDir    string
+	EnvdVersion string
+	Logger      *slog.Logger
+	// Now is the clock; nil means time.Now. Tests use it to control expiry.
+	Now func() time.Time
+	// DefaultCPU, DefaultMemoryMB and DefaultDiskMB are reported for templates that do not say.
+	DefaultCPU      int
+	DefaultMemoryMB int
+	DefaultDiskMB   int
+	// ClientID is reported as the sandboxes' clientID (a legacy E2B field); "" means E2B's constant "6532622b".
+	ClientID string
+	Observer Observer
+	// ReapInterval is how often expired sandboxes are looked for; 0 means 1s.
+	ReapInterval time.Duration
+	// RefillInterval is how often pools are checked beside the checks that claims and pool changes
+	// trigger (it retries failed warm starts); 0 means 2s.
+	RefillInterval time.Duration
+}
+
+// Manager runs sandboxes on a Runtime: it gives them IDs and tokens, expires them, keeps warm pools
+// and rebuilds its registry from the runtime after a restart.
+type Manager struct {
+	cfg ManagerConfig
+	rt  Runtime
+	log *slog.Logger
+	now func() time.Time
+
+	ctx    context.Context // ends with Close; background starts and stops run under it
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	kick   chan struct{} // wakes the refill loop
+
+	persistMu sync.Mutex // serializes state-file writes so the last write carries the latest state
+
+	mu      sync.Mutex
+	boxes   map[string]*entry
+	pools   map[string]Pool // Ready is not kept here; it is computed
+	filling map[string]bool // pools whose filler goroutine runs
+	closed  bool
+}
+
+// entry is the registry's record of one sandbox.
+type entry struct {
+	sb   Sandbox // the user's view (no reserved metadata)
+	pool string  // the pool it was started for; "" when started for a Create
+	// warm: waiting in its pool, invisible to users. claiming: handed to a Create that is still
+	// initialising it, invisible too. Neither: a user's sandbox.
+	warm     bool
+	claiming bool
+}
+
+func (e *entry) visible() bool { return !e.warm && !e.claiming }
+
+// NewManager rebuilds the registry from what the runtime still runs, kills what expired meanwhile,
+// loads the pools and starts the reaper and the pool refill loop.
+func NewManager(cfg ManagerConfig) (*Manager, error) {
+	if cfg.Runtime == nil {
+		return nil, errors.New("sandbox manager: Runtime is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ClientID == "" {
+		cfg.ClientID = "6532622b"
+	}
+	if cfg.ReapInterval <= 0 {
+		cfg.ReapInterval = time.Second
+	}
+	if cfg.RefillInterval <= 0 {
+		cfg.RefillInterval = 2 * time.Second
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &Manager{
+		cfg:     cfg,
+		rt:      cfg.Runtime,
+		log:     cfg.Logger,
+		now:     cfg.Now,
+		ctx:     ctx,
+		cancel:  cancel,
+		kick:    make(chan struct{}, 1),
+		boxes:   map[string]*entry{},
+		pools:   map[string]Pool{},
+		filling: map[string]bool{},
+	}
+	if err := m.recover(ctx); err != nil {
+		cancel()
+		return nil, fmt.Errorf("sandbox manager: %w", err)
+	}
+	m.wg.Add(2)
+	go m.reapLoop()
+	go m.refillLoop()
+	m.kickRefill()
+	return m, nil
+}
+
+// Close stops the reaper and the pool refill. Sandboxes keep running: a new Manager over the same
+// runtime and StateDir adopts them.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	m.mu.Unlock()
+	m.cancel()
+	m.wg.Wait()
+	return nil
+}
+
+// Templates returns the templates the manager offers, with their availability.
+func (m *Manager) Templates() []Template {
+	var ts []Template
+	if m.cfg.TemplatesFunc != nil {
+		ts = m.cfg.TemplatesFunc()
+	} else {
+		ts = m.cfg.Templates
+	}
+	out := make([]Template, len(ts))
+	for i, t := range ts {
+		t.Aliases = slices.Clone(t.Aliases)
+		out[i] = t
+	}
+	return out
+}
+
+// resolveTemplate finds a template by name or alias. A ":default" tag (what E2B's SDK may send) is
+// accepted and ignored.
+func (m *Manager) resolveTemplate(ref string) (Template, error) {
+	name := ref
+	if base, tag, ok := strings.Cut(ref, ":"); ok && (tag == "default" || tag == "latest") {
+		name = base
+	}
+	ts := m.Templates()
+	for _, t := range ts {
+		if t.Name == name || slices.Contains(t.Aliases, name) {
+			return t, nil
+		}
+	}
+	names := make([]string, 0, len(ts))
+	for _, t := range ts {
+		names = append(names, t.Name)
+	}
+	slices.Sort(names)
+	return Template{}, fmt.Errorf("template %q (available: %s): %w", ref, strings.Join(names, ", "), ErrUnknownTemplate)
+}
+
+// Create starts a sandbox, from a warm pool when one of the template has a member ready, and returns
+// once its envd answers.
+func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Sandbox, error) {
+	began := time.Now()
+	tmpl, err := m.resolveTemplate(req.Template)
+	if err != nil {
+		return nil, fmt.Errorf("create sandbox: %w", err)
+	}
+	if !tmpl.Available {
+		return nil, fmt.Errorf("create sandbox from %q: %w: %s", tmpl.Name, ErrTemplateUnavailable, tmpl.Reason)
+	}
+	if req.Timeout < 0 {
+		return nil, fmt.Errorf("create sandbox from %q: timeout %s: %w", tmpl.Name, req.Timeout, ErrInvalid)
+	}
+	alias := req.Template
+	if alias == "" {
+		alias = tmpl.Name
+	}
+	metadata := userMetadata(req.Metadata)
+
+	sb, err := m.claim(ctx, tmpl, alias, req, metadata)
+	if err != nil {
+		return nil, err
+	}
+	fromPool := sb != nil
+	if sb == nil {
+		if sb, err = m.startCold(ctx, tmpl, alias, req, metadata); err != nil {
+			return nil, err
+		}
+	}
+	if m.cfg.Observer != nil {
+		m.cfg.Observer.ObserveCreate(tmpl.Name, fromPool, time.Since(began))
+	}
+	m.log.Info("sandbox created", "id", sb.ID, "template", tmpl.Name, "fromPool", fromPool, "took", time.Since(began))
+	return sb, nil
+}
+
+// startCold starts a new sandbox through the runtime.
+func (m *Manager) startCold(ctx context.Context, tmpl Template, alias string, req CreateRequest, metadata map[string]string) (*Sandbox, error) {
+	id, err := newSandboxID()
+	if err != nil {
+		return nil, fmt.Errorf("create sandbox from %q: %w", tmpl.Name, err)
+	}
+	token, err := newAccessToken()
+	if err != nil {
+		return nil, fmt.Errorf("create sandbox from %q: %w", tmpl.Name, err)
+	}
+	timeout := req.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	// Reserved keys ride along in the runtime's copy of the metadata so that a restarted manager knows
+	// the alias and owner even if its own state file is lost.
+	specMeta := maps.Clone(metadata)
+	if specMeta == nil {
+		specMeta = map[string]string{}
+	}
+	specMeta[metaAlias] = alias
+	if req.OwnerKey != "" {
+		specMeta[metaOwner] = req.OwnerKey
+	}
+	spec := Spec{
+		ID:          id,
+		Template:    tmpl.Name,
+		EnvVars:     sandboxEnv(req.EnvVars, id, tmpl.Name),
+		AccessToken: token,
+		Metadata:    specMeta,
+		EndAt:       m.now().Add(timeout),
+		Limits:      m.limits(tmpl),
+	}
+	if _, err := m.rt.Start(ctx, spec); err != nil {
+		return nil, fmt.Errorf("create sandbox from %q: %w", tmpl.Name, err)
+	}
+	// Times come from the manager's clock, like those of claimed pool members, so that List orders
+	// both kinds consistently. The lifetime counts from when the sandbox is usable.
+	now := m.now()
+	e := &entry{sb: m.sandboxFor(tmpl, id, token, alias, req.OwnerKey, metadata)}
+	e.sb.StartedAt = now
+	e.sb.EndAt = now.Add(timeout)
+	m.mu.Lock()
+	m.boxes[id] = e
+	sb := e.sb
+	m.mu.Unlock()
+	m.persistSandboxes()
+	return cloneSandbox(&sb), nil
+}
+
+// sandboxFor builds the user's view of a new sandbox; times are set by the caller.
+func (m *Manager) sandboxFor(tmpl Template, id, token, alias, owner string, metadata map[string]string) Sandbox {
+	cpu, mem := tmpl.CPUCount, tmpl.MemoryMB
+	if cpu == 0 {
+		cpu = m.cfg.DefaultCPU
+	}
+	if mem == 0 {
+		mem = m.cfg.DefaultMemoryMB
+	}
+	return Sandbox{
+		ID:          id,
+		Template:    tmpl.Name,
+		Alias:       alias,
+		ClientID:    m.cfg.ClientID,
+		EnvdVersion: m.cfg.EnvdVersion,
+		AccessToken: token,
+		CPUCount:    cpu,
+		MemoryMB:    mem,
+		DiskSizeMB:  m.cfg.DefaultDiskMB,
+		Metadata:    metadata,
+		State:       StateRunning,
+		OwnerKey:    owner,
+	}
+}
+
+// limits are the template's own resources; the Default* values are for reporting only.
+func (m *Manager) limits(t Template) Limits {
+	return Limits{CPUMillis: int64(t.CPUCount) * 1000, MemoryMB: int64(t.MemoryMB)}
+}
+
+// sandboxEnv is a sandbox's default environment: the request's variables and E2B's own, which win.
+func sandboxEnv(user map[string]string, id, template string) map[string]string {
+	env := make(map[string]string, len(user)+3)
+	maps.Copy(env, user)
+	env["E2B_SANDBOX"] = "true"
+	env["E2B_SANDBOX_ID"] = id
+	env["E2B_TEMPLATE_ID"] = template
+	return env
+}
+
+// userMetadata is a copy of md without reserved keys (nil when nothing is left).
+func userMetadata(md map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range md {
+		if isReserved(k) {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]string, len(md))
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func cloneSandbox(sb *Sandbox) *Sandbox {
+	c := *sb
+	c.Metadata = maps.Clone(sb.Metadata)
+	return &c
+}
+
+// Get returns a sandbox; ErrNotFound when it does not exist (or expired, or is a warm pool member).
+func (m *Manager) Get(_ context.Context, id string) (*Sandbox, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.boxes[id]
+	if !ok || !e.visible() {
+		return nil, fmt.Errorf("get sandbox %q: %w", id, ErrNotFound)
+	}
+	return cloneSandbox(&e.sb), nil
+}
+
+// Kill stops a sandbox and forgets it.
+func (m *Manager) Kill(ctx context.Context, id string) error {
+	m.mu.Lock()
+	e, ok := m.boxes[id]
+	if !ok || !e.visible() {
+		m.mu.Unlock()
+		return fmt.Errorf("kill sandbox %q: %w", id, ErrNotFound)
+	}
+	// Forget first: from now on the sandbox is 404 to everyone, even while the runtime tears it down.
+	delete(m.boxes, id)
+	m.mu.Unlock()
+	m.persistSandboxes()
+	if err := m.rt.Stop(ctx, id); err != nil {
+		return fmt.Errorf("kill sandbox %q: %w", id, err)
+	}
+	m.log.Info("sandbox killed", "id", id)
+	return nil
+}
+
+// SetTimeout sets the sandbox's expiry to now+d (it may shorten; a negative d expires it now).
+func (m *Manager) SetTimeout(_ context.Context, id string, d time.Duration) error {
+	d = max(d, 0)
+	m.mu.Lock()
+	e, ok := m.boxes[id]
+	if !ok || !e.visible() {
+		m.mu.Unlock()
+		return fmt.Errorf("set timeout of sandbox %q: %w", id, ErrNotFound)
+	}
+	e.sb.EndAt = m.now().Add(d)
+	m.mu.Unlock()
+	m.persistSandboxes()
+	return nil
+}
+
+// Connect returns a running sandbox and extends (never shortens) its expiry to now+timeout; a zero
+// timeout means the default 300 s.
+func (m *Manager) Connect(_ context.Context, id string, timeout time.Duration) (*Sandbox, error) {
+	if timeout < 0 {
+		return nil, fmt.Errorf("connect sandbox %q: timeout %s: %w", id, timeout, ErrInvalid)
+	}
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	m.mu.Lock()
+	e, ok := m.boxes[id]
+	if !ok || !e.visible() {
+		m.mu.Unlock()
+		return nil, fmt.Errorf("connect sandbox %q: %w", id, ErrNotFound)
+	}
+	changed := false
+	if end := m.now().Add(timeout); end.After(e.sb.EndAt) {
+		e.sb.EndAt = end
+		changed = true
+	}
+	sb := cloneSandbox(&e.sb)
+	m.mu.Unlock()
+	if changed {
+		m.persistSandboxes()
+	}
+	return sb, nil
+}
+
+// SandboxCounts are the numbers of sandboxes per template, for metrics.
+type SandboxCounts struct {
+	Running map[string]int // users' sandboxes
+	Warm    map[string]int // warm pool members not yet claimed
+}
+
+// Counts counts the sandboxes per template.
+func (m *Manager) Counts() SandboxCounts {
+	c := SandboxCounts{Running: map[string]int{}, Warm: map[string]int{}}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range m.boxes {
+		switch {
+		case e.warm:
+			c.Warm[e.sb.Template]++
+		case e.visible():
+			c.Running[e.sb.Template]++
+		}
+	}
+	return c
+}
