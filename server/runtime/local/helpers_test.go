@@ -278,12 +278,20 @@ func mustRun(t *testing.T, rt *Runtime, spec sandbox.Spec, user, script string) 
 // mount, no cgroup, no files.
 func assertGone(t *testing.T, st *state, dir string) {
 	t.Helper()
+	assertGoneSince(t, st, dir, bootTicks(t))
+}
+
+// assertGoneSince is assertGone for a sandbox stopped at boot tick stoppedAt: a pid namespace's
+// inode number is reused once the namespace is gone, so processes that started after the stop
+// belong to someone else's sandbox, not this one.
+func assertGoneSince(t *testing.T, st *state, dir string, stoppedAt uint64) {
+	t.Helper()
 	for _, p := range []proc{st.Init, st.Bwrap} {
 		if p.alive() {
 			t.Errorf("process %d of sandbox %s still alive", p.Pid, st.Spec.ID)
 		}
 	}
-	if pids := procsInPidNS(t, st.PidNS); len(pids) > 0 {
+	if pids := procsInPidNS(t, st.PidNS, stoppedAt); len(pids) > 0 {
 		t.Errorf("processes %v still in the pid namespace of sandbox %s", pids, st.Spec.ID)
 	}
 	if found, _ := procsWithArg(st.Mount); len(found) > 0 {
@@ -302,8 +310,24 @@ func assertGone(t *testing.T, st *state, dir string) {
 	}
 }
 
-// procsInPidNS lists host pids whose pid namespace is ns (zombies awaiting a reaper excluded).
-func procsInPidNS(t testing.TB, ns uint64) []int {
+// bootTicks is now in clock ticks since boot, the unit of a process's start time in /proc/<pid>/stat
+// (USER_HZ, 100 on Linux).
+func bootTicks(t testing.TB) uint64 {
+	t.Helper()
+	raw, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secs, err := strconv.ParseFloat(strings.Fields(string(raw))[0], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uint64(secs*100) + 1
+}
+
+// procsInPidNS lists host pids whose pid namespace is ns and that started by boot tick notAfter
+// (zombies awaiting a reaper excluded).
+func procsInPidNS(t testing.TB, ns, notAfter uint64) []int {
 	t.Helper()
 	if ns == 0 {
 		return nil
@@ -319,7 +343,7 @@ func procsInPidNS(t testing.TB, ns uint64) []int {
 			continue
 		}
 		if got, err := pidNamespace(pid); err == nil && got == ns {
-			if state, _, err := procStat(pid); err == nil && state != 'Z' {
+			if state, start, err := procStat(pid); err == nil && state != 'Z' && start <= notAfter {
 				out = append(out, pid)
 			}
 		}

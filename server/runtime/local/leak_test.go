@@ -35,7 +35,10 @@ func TestNoLeaks(t *testing.T) {
 	ids := make(chan int)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	var states []*state
+	var (
+		states    []*state
+		stoppedAt []uint64 // boot tick at which each sandbox was stopped
+	)
 	for range workers {
 		wg.Add(1)
 		go func() {
@@ -61,8 +64,10 @@ func TestNoLeaks(t *testing.T) {
 					t.Errorf("Stop: %v", err)
 				}
 				cancel()
+				stopped := bootTicks(t)
 				mu.Lock()
 				states = append(states, st)
+				stoppedAt = append(stoppedAt, stopped)
 				mu.Unlock()
 			}
 		}()
@@ -76,8 +81,8 @@ func TestNoLeaks(t *testing.T) {
 		return
 	}
 
-	for _, st := range states {
-		assertGone(t, st, filepath.Dir(st.Mount))
+	for i, st := range states {
+		assertGoneSince(t, st, filepath.Dir(st.Mount), stoppedAt[i])
 	}
 	if entries, _ := os.ReadDir(rt.dir); len(entries) != 0 {
 		t.Errorf("%d entries left in %s", len(entries), rt.dir)

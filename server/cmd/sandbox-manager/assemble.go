@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/sandboxstack/terraform-provider-sandbox/server/api"
+	"github.com/sandboxstack/terraform-provider-sandbox/server/apikey"
+	"github.com/sandboxstack/terraform-provider-sandbox/server/envd"
+	"github.com/sandboxstack/terraform-provider-sandbox/server/gateway"
+	"github.com/sandboxstack/terraform-provider-sandbox/server/metrics"
+	"github.com/sandboxstack/terraform-provider-sandbox/server/runtime/local"
+	"github.com/sandboxstack/terraform-provider-sandbox/server/sandbox"
+)
+
+// app is the assembled manager.
+type app struct {
+	handler http.Handler
+	close   func()
+}
+
+func assemble(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) (*app, error) {
+	if err := os.MkdirAll(cfg.stateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state dir %s: %w", cfg.stateDir, err)
+	}
+	if _, err := os.Stat(cfg.envdBin); err != nil {
+		return nil, fmt.Errorf("envd binary %s: %w (build it with `make build`, or set --envd-bin)", cfg.envdBin, err)
+	}
+
+	keys, err := apikey.New(filepath.Join(cfg.stateDir, "keys.json"))
+	if err != nil {
+		return nil, fmt.Errorf("api keys: %w", err)
+	}
+	if seed := os.Getenv("SANDBOX_API_KEYS"); seed != "" {
+		if err := keys.Seed(splitList(seed)); err != nil {
+			return nil, fmt.Errorf("SANDBOX_API_KEYS: %w", err)
+		}
+	}
+	firstKey, created, err := keys.EnsureOne()
+	if err != nil {
+		return nil, fmt.Errorf("api keys: %w", err)
+	}
+
+	rt, err := local.New(local.Config{
+		StateDir: filepath.Join(cfg.stateDir, "runtime"),
+		EnvdBin:  cfg.envdBin,
+		Logger:   log.With("part", "runtime"),
+		// The manager's own state (keys, pools) must not be visible inside sandboxes.
+		HidePaths: []string{cfg.stateDir},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("local runtime: %w", err)
+	}
+
+	observer := &lateObserver{}
+	mgr, err := sandbox.NewManager(sandbox.ManagerConfig{
+		Runtime:       rt,
+		TemplatesFunc: func() []sandbox.Template { return templatesOf(rt) },
+		StateDir:      filepath.Join(cfg.stateDir, "manager"),
+		EnvdVersion:   envd.Version,
+		Logger:        log.With("part", "manager"),
+		Observer:      observer,
+	})
+	if err != nil {
+		rt.Close()
+		return nil, fmt.Errorf("sandbox manager: %w", err)
+	}
+	m := metrics.New(mgr)
+	observer.set(m)
+
+	gw := gateway.New(gateway.Config{
+		Sandboxes: backends{mgr: mgr, rt: rt},
+		Domain:    cfg.domain,
+		Logger:    log.With("part", "gateway"),
+		OnRequest: m.ObserveGateway,
+	})
+	controlPlane := http.NewServeMux()
+	controlPlane.Handle("GET /metrics", m.Handler())
+	controlPlane.Handle("/", api.New(api.Config{
+		Sandboxes:   mgr,
+		Keys:        keys,
+		AdminKey:    os.Getenv("SANDBOX_ADMIN_KEY"),
+		Domain:      cfg.domain,
+		EnvdVersion: envd.Version,
+		Logger:      log.With("part", "api"),
+		Observer:    m.ObserveAPI,
+	}))
+
+	if created {
+		printQuickStart(stdout, cfg, firstKey)
+	}
+	return &app{
+		handler: gw.Dispatch(controlPlane),
+		close: func() {
+			gw.CloseIdleConnections()
+			_ = mgr.Close()
+			_ = rt.Close()
+		},
+	}, nil
+}
+
+// lateObserver forwards to the metrics, which need the manager (their sandbox counter) to exist
+// first, while the manager needs its observer at construction.
+type lateObserver struct {
+	m atomic.Pointer[metrics.Metrics]
+}
+
+func (o *lateObserver) set(m *metrics.Metrics) { o.m.Store(m) }
+
+func (o *lateObserver) ObserveCreate(template string, fromPool bool, d time.Duration) {
+	if m := o.m.Load(); m != nil {
+		m.ObserveCreate(template, fromPool, d)
+	}
+}
+
+func templatesOf(rt *local.Runtime) []sandbox.Template {
+	var out []sandbox.Template
+	for _, t := range rt.Templates() {
+		out = append(out, sandbox.Template{Name: t.Name, Available: t.Available, Reason: t.Reason})
+	}
+	return out
+}
+
+// backends lets the gateway reach sandboxes: envd directly over its unix socket, every other port
+// through envd's CONNECT forwarding, so no sandbox port is ever exposed on the host network.
+type backends struct {
+	mgr *sandbox.Manager
+	rt  *local.Runtime
+}
+
+func (b backends) Lookup(id string) (gateway.Backend, bool) {
+	sbx, err := b.mgr.Get(context.Background(), id)
+	if err != nil {
+		return nil, false
+	}
+	return backend{id: id, token: sbx.AccessToken, rt: b.rt}, true
+}
+
+type backend struct {
+	id, token string
+	rt        *local.Runtime
+}
+
+func (b backend) DialPort(ctx context.Context, port int) (net.Conn, error) {
+	conn, err := b.rt.DialEnvd(ctx, b.id)
+	if err != nil {
+		return nil, err
+	}
+	if port == sandbox.EnvdPort {
+		return conn, nil
+	}
+	tunnel, err := envd.Forward(ctx, conn, port, b.token)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return tunnel, nil
+}
+
+func (b backend) TrafficToken() string { return "" }
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if p := strings.TrimSpace(part); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// printQuickStart prints the first API key once, with the lines a user copies to point the SDK here.
+func printQuickStart(w io.Writer, cfg config, key string) {
+	url := cfg.publicURL
+	if url == "" {
+		host := cfg.listen
+		if strings.HasPrefix(host, ":") {
+			host = "127.0.0.1" + host
+		}
+		url = "http://" + host
+	}
+	fmt.Fprintf(w, `
+An API key was created for this manager (stored hashed; it is shown only now):
+
+  export E2B_API_KEY=%s
+  export E2B_API_URL=%s
+  export E2B_SANDBOX_URL=%s
+
+Then, with the unchanged E2B SDK: const sbx = await Sandbox.create(); await sbx.commands.run('echo hi')
+
+`, key, url, url)
+}
