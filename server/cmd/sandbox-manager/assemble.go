@@ -95,9 +95,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, stdout io.Write
 		Observer:    m.ObserveAPI,
 	}))
 
-	if created {
-		printQuickStart(stdout, cfg, firstKey)
-	}
+	printQuickStart(stdout, cfg, firstKey, created)
 	return &app{
 		handler: gw.Dispatch(controlPlane),
 		close: func() {
@@ -178,8 +176,9 @@ func splitList(s string) []string {
 	return out
 }
 
-// printQuickStart prints the first API key once, with the lines a user copies to point the SDK here.
-func printQuickStart(w io.Writer, cfg config, key string) {
+// printQuickStart prints the lines a user copies to point the SDK here, with the first API key on the
+// start that created it (keys are stored hashed: later starts cannot show it again).
+func printQuickStart(w io.Writer, cfg config, key string, created bool) {
 	url := cfg.publicURL
 	if url == "" {
 		host := cfg.listen
@@ -188,14 +187,14 @@ func printQuickStart(w io.Writer, cfg config, key string) {
 		}
 		url = "http://" + host
 	}
-	fmt.Fprintf(w, `
-An API key was created for this manager (stored hashed; it is shown only now):
-
-  export E2B_API_KEY=%s
-  export E2B_API_URL=%s
-  export E2B_SANDBOX_URL=%s
-
-Then, with the unchanged E2B SDK: const sbx = await Sandbox.create(); await sbx.commands.run('echo hi')
-
-`, key, url, url)
+	keyLine := "  export E2B_API_KEY=" + key + "\n"
+	intro := "An API key was created for this manager (stored hashed; it is shown only now):"
+	if !created {
+		keyLine = "  export E2B_API_KEY=<a key of this manager: the one printed on its first start, one from\n" +
+			"                     SANDBOX_API_KEYS, or a new one from POST /admin/keys>\n"
+		intro = "Point the E2B SDK at this manager:"
+	}
+	fmt.Fprintf(w, "\n%s\n\n%s  export E2B_API_URL=%s\n  export E2B_SANDBOX_URL=%s\n\n"+
+		"Then, with the unchanged E2B SDK: const sbx = await Sandbox.create(); await sbx.commands.run('echo hi')\n\n",
+		intro, keyLine, url, url)
 }
