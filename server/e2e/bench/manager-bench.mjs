@@ -1,0 +1,264 @@
+// Sandbox-manager benchmark through the real SDK (e2b 2.51.0). No thresholds: it prints a table.
+//   ENVD_BIN=/path/to/bin/envd MANAGER_BIN=/path/to/bin/sandbox-manager node bench/manager-bench.mjs
+// Knobs: BENCH_CREATE_N (create→first command samples, default 20), BENCH_N (round trips, default 50),
+// BENCH_RATE_N (creates per concurrency level, default 32), BENCH_POOL (warm pool size, default 4).
+import fs from 'node:fs'
+import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
+
+import { envdSocket, sandboxState, startManager } from '../lib/manager.js'
+import { sleep, versions, waitFor } from '../lib/sdk.js'
+
+const CREATE_N = Number(process.env.BENCH_CREATE_N ?? 20)
+const N = Number(process.env.BENCH_N ?? 50)
+const RATE_N = Number(process.env.BENCH_RATE_N ?? 32)
+const POOL = Number(process.env.BENCH_POOL ?? 4)
+const [sdkLabel, sdk] = versions[0]
+
+function stats(samples) {
+  const s = [...samples].sort((a, b) => a - b)
+  const q = (p) => s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]
+  const mean = s.reduce((a, b) => a + b, 0) / s.length
+  return { n: s.length, p50: q(50), p99: q(99), mean, min: s[0], max: s[s.length - 1] }
+}
+
+const line = (label, value) => console.log(`${label.padEnd(58)} ${value}`)
+function latencyLine(label, samples) {
+  const st = stats(samples)
+  line(label, `n=${st.n}  p50=${st.p50.toFixed(2)} ms  p99=${st.p99.toFixed(2)} ms  mean=${st.mean.toFixed(2)} ms  min=${st.min.toFixed(2)} ms  max=${st.max.toFixed(2)} ms`)
+  return st
+}
+
+const now = () => Number(process.hrtime.bigint()) / 1e6
+async function timeN(n, fn) {
+  const samples = []
+  for (let i = 0; i < n; i++) {
+    const t0 = now()
+    await fn(i)
+    samples.push(now() - t0)
+  }
+  return samples
+}
+
+function envelope(obj) {
+  const json = Buffer.from(JSON.stringify(obj))
+  const head = Buffer.alloc(5)
+  head.writeUInt8(0, 0)
+  head.writeUInt32BE(json.length, 1)
+  return Buffer.concat([head, json])
+}
+
+/**
+ * One raw Connect server-streaming process.Process/Start over node:http (the same client both ways):
+ * `target` is {host, port, headers} for the gateway or {socketPath} for envd's unix socket.
+ * Reads to the end-stream envelope and returns the exit code.
+ */
+function rawStart(target, token, processConfig, agent) {
+  const body = envelope({ process: processConfig, stdin: false })
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      ...target,
+      agent,
+      method: 'POST',
+      path: '/process.Process/Start',
+      headers: {
+        'Content-Type': 'application/connect+json',
+        'Connect-Protocol-Version': '1',
+        'Connect-Timeout-Ms': '60000',
+        'X-Access-Token': token,
+        'Content-Length': body.length,
+        Host: target.socketPath ? 'localhost' : `${target.host}:${target.port}`,
+        ...target.headers,
+      },
+    }, (res) => {
+      const chunks = []
+      res.on('data', (c) => chunks.push(c))
+      res.on('error', reject)
+      res.on('end', () => {
+        const buf = Buffer.concat(chunks)
+        if (res.statusCode !== 200) return reject(new Error(`raw Start: HTTP ${res.statusCode}: ${buf}`))
+        let exitCode
+        let endStream = false
+        for (let off = 0; off + 5 <= buf.length;) {
+          const flags = buf.readUInt8(off)
+          const len = buf.readUInt32BE(off + 1)
+          const msg = JSON.parse(buf.subarray(off + 5, off + 5 + len).toString() || '{}')
+          off += 5 + len
+          if (flags & 0x02) {
+            endStream = true
+            if (msg.error) return reject(new Error(`raw Start: end-stream error ${JSON.stringify(msg.error)}`))
+          } else if (msg.event?.end) {
+            exitCode = msg.event.end.exitCode ?? 0
+          }
+        }
+        if (!endStream || exitCode === undefined) return reject(new Error('raw Start: no end event / end-stream envelope'))
+        resolve(exitCode)
+      })
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+const kib = (pid) => {
+  try {
+    const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+)\s+kB/m)
+    return m ? Number(m[1]) : 0
+  } catch {
+    return 0
+  }
+}
+
+/** Memory of one sandbox: sum of RSS of its processes, and the memory cgroup's usage when present. */
+function sandboxMemory(stateDir, id) {
+  const st = sandboxState(stateDir, id)
+  const memCg = (st.cgroups ?? []).find((c) => c.controller === 'memory')
+  let pids = []
+  let cgUsage
+  if (memCg) {
+    try { pids = fs.readFileSync(path.join(memCg.path, 'cgroup.procs'), 'utf8').trim().split('\n').filter(Boolean).map(Number) } catch {}
+    for (const f of ['memory.usage_in_bytes', 'memory.current']) {
+      try { cgUsage = Number(fs.readFileSync(path.join(memCg.path, f), 'utf8')); break } catch {}
+    }
+  }
+  if (pids.length === 0) {
+    // No cgroup: the bwrap process outside, its child (pid 1 inside) and every descendant.
+    const children = new Map()
+    for (const e of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(e)) continue
+      try {
+        const ppid = Number(fs.readFileSync(`/proc/${e}/stat`, 'utf8').split(') ')[1].split(' ')[1])
+        if (!children.has(ppid)) children.set(ppid, [])
+        children.get(ppid).push(Number(e))
+      } catch {}
+    }
+    const todo = [st.bwrap.pid]
+    while (todo.length) {
+      const p = todo.pop()
+      pids.push(p)
+      todo.push(...(children.get(p) ?? []))
+    }
+  } else if (!pids.includes(st.bwrap.pid)) {
+    pids.push(st.bwrap.pid) // the outer bwrap may stay in the manager's cgroup
+  }
+  return { rssKiB: pids.reduce((a, p) => a + kib(p), 0), procs: pids.length, cgUsage }
+}
+
+async function main() {
+  const mgr = await startManager()
+  mgr.useSdkEnv()
+  const out = []
+  try {
+    console.log(`manager bench: ${mgr.bin}  sdk ${sdkLabel}  node ${process.version}  ${os.cpus().length} CPUs  ${os.cpus()[0]?.model ?? ''}`)
+
+    // Warm up (page cache, first overlay mount).
+    for (let i = 0; i < 2; i++) await (await sdk.Sandbox.create()).kill()
+
+    // 1. create → first commands.run('true'), cold.
+    const cold = []
+    for (let i = 0; i < CREATE_N; i++) {
+      const t0 = now()
+      const sbx = await sdk.Sandbox.create()
+      await sbx.commands.run('true')
+      cold.push(now() - t0)
+      await sbx.kill()
+    }
+    out.push(latencyLine("create → first run('true'), cold", cold))
+
+    // 2. the same from a warm pool (refilled to full before every sample).
+    const pool = 'bench'
+    const put = await mgr.admin('PUT', `/admin/pools/${pool}`, { template: 'base', size: POOL })
+    if (put.status !== 200) throw new Error(`PUT pool: ${put.status} ${JSON.stringify(put.body)}`)
+    const ready = async () => (await mgr.admin('GET', `/admin/pools/${pool}`)).body.ready
+    const warm = []
+    const warmCreateOnly = []
+    for (let i = 0; i < CREATE_N; i++) {
+      await waitFor(`pool ready = ${POOL}`, async () => (await ready()) === POOL, { timeoutMs: 30_000, intervalMs: 50 })
+      const t0 = now()
+      const sbx = await sdk.Sandbox.create()
+      warmCreateOnly.push(now() - t0)
+      await sbx.commands.run('true')
+      warm.push(now() - t0)
+      await sbx.kill()
+    }
+    const pooled = (mgr.log().match(/"msg":"sandbox created","part":"manager"[^\n]*"fromPool":true/g) ?? []).length
+    out.push(latencyLine(`create → first run('true'), warm pool (size ${POOL})`, warm))
+    latencyLine('  of which Sandbox.create() alone, warm pool', warmCreateOnly)
+    line('  creates served from the pool (manager log)', `${pooled} of ${CREATE_N}`)
+    await mgr.admin('DELETE', `/admin/pools/${pool}`)
+    await waitFor('pool sandboxes to go', () => fs.readdirSync(path.join(mgr.stateDir, 'runtime', 'sandboxes')).length === 0, { timeoutMs: 30_000, intervalMs: 100 })
+
+    // 3. command round trips: SDK through the gateway; raw Start through the gateway vs envd's socket.
+    const sbx = await sdk.Sandbox.create()
+    const token = sandboxState(mgr.stateDir, sbx.sandboxId).spec.AccessToken
+    const gw = { host: '127.0.0.1', port: mgr.port, headers: { 'E2b-Sandbox-Id': sbx.sandboxId, 'E2b-Sandbox-Port': '49983' } }
+    const direct = { socketPath: envdSocket(mgr.stateDir, sbx.sandboxId) }
+    const agentTcp = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    const agentUnix = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    for (let i = 0; i < 3; i++) await sbx.commands.run('true')
+    out.push(latencyLine("SDK commands.run('true') through the gateway", await timeN(N, () => sbx.commands.run('true'))))
+    for (const [label, cfg] of [['/bin/bash -l -c true', { cmd: '/bin/bash', args: ['-l', '-c', 'true'] }], ['/bin/true', { cmd: '/bin/true', args: [] }]]) {
+      await rawStart(gw, token, cfg, agentTcp)
+      await rawStart(direct, token, cfg, agentUnix)
+      // Interleaved so that both see the same machine state.
+      const viaGw = []
+      const viaSock = []
+      for (let i = 0; i < N; i++) {
+        let t0 = now()
+        await rawStart(gw, token, cfg, agentTcp)
+        viaGw.push(now() - t0)
+        t0 = now()
+        await rawStart(direct, token, cfg, agentUnix)
+        viaSock.push(now() - t0)
+      }
+      const a = latencyLine(`raw Connect Start ${label}, gateway`, viaGw)
+      const b = latencyLine(`raw Connect Start ${label}, envd unix socket`, viaSock)
+      line(`  gateway overhead (${label})`, `p50 +${(a.p50 - b.p50).toFixed(2)} ms  mean +${(a.mean - b.mean).toFixed(2)} ms`)
+    }
+    agentTcp.destroy()
+    agentUnix.destroy()
+    await sbx.kill()
+
+    // 4. creates/s (create + kill) at concurrency 1, 8, 32.
+    for (const conc of [1, 8, 32]) {
+      let next = 0
+      let failed = 0
+      const errors = new Set()
+      const t0 = now()
+      await Promise.all(Array.from({ length: Math.min(conc, RATE_N) }, async () => {
+        while (next < RATE_N) {
+          next++
+          try {
+            const s = await sdk.Sandbox.create()
+            await s.kill()
+          } catch (err) {
+            failed++
+            errors.add(`${err.constructor.name}: ${err.message}`.slice(0, 160))
+          }
+        }
+      }))
+      const secs = (now() - t0) / 1000
+      line(`creates/s (create+kill), concurrency ${conc}`, `${((RATE_N - failed) / secs).toFixed(2)}/s  (${RATE_N} creates in ${secs.toFixed(2)} s${failed ? `, ${failed} failed: ${[...errors].join(' | ')}` : ''})`)
+    }
+
+    // 5. idle memory per sandbox.
+    const idle = await Promise.all(Array.from({ length: 4 }, () => sdk.Sandbox.create()))
+    await sleep(2000)
+    const mems = idle.map((s) => sandboxMemory(mgr.stateDir, s.sandboxId))
+    const avg = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length
+    line('idle memory per sandbox: sum RSS of its processes', `${(avg(mems.map((m) => m.rssKiB)) / 1024).toFixed(1)} MiB avg over ${mems.length} (${mems.map((m) => m.procs).join('/')} processes; RSS double-counts shared pages)`)
+    const cg = mems.map((m) => m.cgUsage).filter((x) => Number.isFinite(x))
+    line('idle memory per sandbox: memory cgroup usage', cg.length ? `${(avg(cg) / 1024 / 1024).toFixed(1)} MiB avg over ${cg.length} (includes page cache)` : 'n/a (no memory cgroup)')
+    line('manager RSS with 4 idle sandboxes', `${(kib(mgr.child.pid) / 1024).toFixed(1)} MiB`)
+    await Promise.all(idle.map((s) => s.kill()))
+  } finally {
+    const left = await mgr.stop()
+    if (left.length) console.error(`sandbox directories left after stop: ${left.join(' ')}`)
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench failed: ${err.stack ?? err}`)
+  process.exit(1)
+})
