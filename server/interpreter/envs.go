@@ -1,0 +1,79 @@
+package interpreter
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// envSource fetches the sandbox's default environment variables from envd
+// (GET /envs) and caches the first successful answer.
+type envSource struct {
+	url    string // envd base URL; empty disables fetching
+	token  string // default X-Access-Token
+	client *http.Client
+
+	mu   sync.Mutex
+	vars map[string]string // nil until fetched
+}
+
+func newEnvSource(url, token string, client *http.Client) *envSource {
+	if client == nil {
+		client = &http.Client{Timeout: 5 * time.Second}
+	}
+	return &envSource{url: strings.TrimRight(url, "/"), token: token, client: client}
+}
+
+// get returns the cached variables or fetches them with token (or the
+// configured token when empty).
+func (e *envSource) get(ctx context.Context, token string) (map[string]string, error) {
+	if e.url == "" {
+		return map[string]string{}, nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.vars != nil {
+		return e.vars, nil
+	}
+	if token == "" {
+		token = e.token
+	}
+	vars, err := e.fetch(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	e.vars = vars
+	return vars, nil
+}
+
+func (e *envSource) fetch(ctx context.Context, token string) (map[string]string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.url+"/envs", nil)
+	if err != nil {
+		return nil, fmt.Errorf("envd envs request: %w", err)
+	}
+	if token != "" {
+		req.Header.Set("X-Access-Token", token)
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch envd envs: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read envd envs: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetch envd envs: status %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	vars := map[string]string{}
+	if err := json.Unmarshal(body, &vars); err != nil {
+		return nil, fmt.Errorf("decode envd envs: %w", err)
+	}
+	return vars, nil
+}
