@@ -25,9 +25,9 @@ type execContext struct {
 
 	// lock is a one-slot semaphore so that waiting for it can be cancelled.
 	lock chan struct{}
-	// envApplied reports whether envd's variables were set in the current
-	// kernel process; a restart clears it.
-	envApplied atomic.Bool
+	// appliedEnv is envd's environment as last set in the current kernel process ("" = none yet):
+	// envd's defaults change after the kernel started (/init at create, or at a warm pool claim).
+	appliedEnv atomic.Pointer[string]
 }
 
 func newExecContext(ctx context.Context, c Context, lang language, cfg kernel.Config) (*execContext, error) {
@@ -76,11 +76,11 @@ func (c *execContext) silent(ctx context.Context, code string) error {
 // restart replaces the kernel process: state is cleared, id and cwd are
 // kept. A running execution ends with kernel.ErrRestarted.
 func (c *execContext) restart(ctx context.Context) error {
-	c.envApplied.Store(false)
+	c.appliedEnv.Store(nil)
 	if err := c.kernel.Restart(ctx); err != nil {
 		return fmt.Errorf("restart context %s: %w", c.ID, err)
 	}
-	c.envApplied.Store(false)
+	c.appliedEnv.Store(nil)
 	return nil
 }
 

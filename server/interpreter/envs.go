@@ -11,15 +11,15 @@ import (
 	"time"
 )
 
-// envSource fetches the sandbox's default environment variables from envd
-// (GET /envs) and caches the first successful answer.
+// envSource fetches the sandbox's default environment variables from envd (GET /envs). A token that
+// worked is remembered for later fetches.
 type envSource struct {
 	url    string // envd base URL; empty disables fetching
 	token  string // default X-Access-Token
 	client *http.Client
 
-	mu   sync.Mutex
-	vars map[string]string // nil until fetched
+	mu        sync.Mutex
+	goodToken string // the last token envd accepted
 }
 
 func newEnvSource(url, token string, client *http.Client) *envSource {
@@ -29,25 +29,27 @@ func newEnvSource(url, token string, client *http.Client) *envSource {
 	return &envSource{url: strings.TrimRight(url, "/"), token: token, client: client}
 }
 
-// get returns the cached variables or fetches them with token (or the
-// configured token when empty).
+// get fetches the variables with token (or, when empty, the last token that worked, or the
+// configured one).
 func (e *envSource) get(ctx context.Context, token string) (map[string]string, error) {
 	if e.url == "" {
 		return map[string]string{}, nil
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.vars != nil {
-		return e.vars, nil
+	if token == "" {
+		token = e.goodToken
 	}
 	if token == "" {
 		token = e.token
 	}
+	e.mu.Unlock()
 	vars, err := e.fetch(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	e.vars = vars
+	e.mu.Lock()
+	e.goodToken = token
+	e.mu.Unlock()
 	return vars, nil
 }
 

@@ -2,6 +2,7 @@ package interpreter
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -116,15 +117,20 @@ func (s *Server) execute(ctx context.Context, c *execContext, req executeRequest
 	}
 }
 
-// applyEnvdEnv sets envd's default environment variables in a kernel once
-// per kernel process. Failures are logged and retried on the next execution.
+// applyEnvdEnv sets envd's default environment variables in the kernel before an execution. They are
+// read from envd each time (a loopback request) because they change after the kernel started: the
+// orchestrator's /init sets them once the sandbox is up, and again when a warm pool member is
+// claimed. The kernel is only touched when they differ from what it has. Failures are logged and
+// retried on the next execution.
 func (s *Server) applyEnvdEnv(ctx context.Context, c *execContext, token string) {
-	if c.envApplied.Load() {
-		return
-	}
 	vars, err := s.envs.get(ctx, token)
 	if err != nil {
 		c.log.Warn("envd environment variables not applied", "err", err)
+		return
+	}
+	raw, _ := json.Marshal(vars) // map keys are sorted: equal maps give equal bytes
+	fingerprint := string(raw)
+	if last := c.appliedEnv.Load(); last != nil && *last == fingerprint {
 		return
 	}
 	if len(vars) > 0 {
@@ -133,5 +139,5 @@ func (s *Server) applyEnvdEnv(ctx context.Context, c *execContext, token string)
 			return
 		}
 	}
-	c.envApplied.Store(true)
+	c.appliedEnv.Store(&fingerprint)
 }

@@ -52,10 +52,8 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *listen, err)
-	}
+	// The default kernel starts before the port opens: the sandbox counts as ready once the port
+	// accepts connections, and code must then run at once (also from a warm pool).
 	srv, err := interpreter.New(ctx, interpreter.Config{
 		Python:      *python,
 		DefaultCwd:  *cwd,
@@ -64,10 +62,13 @@ func run(args []string) error {
 		Logger:      log,
 	})
 	if err != nil {
-		ln.Close()
 		return fmt.Errorf("start code interpreter: %w", err)
 	}
 	defer srv.Close()
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *listen, err)
+	}
 
 	httpSrv := &http.Server{
 		Handler:           srv.Handler(),

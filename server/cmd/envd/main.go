@@ -28,7 +28,7 @@ func main() {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("envd", flag.ContinueOnError)
-	listen := fs.String("listen", envOr("ENVD_LISTEN", ":49983"), "address to serve on: host:port, or unix:/path/to.sock (env ENVD_LISTEN)")
+	listen := fs.String("listen", envOr("ENVD_LISTEN", ":49983"), "addresses to serve on, comma-separated: host:port or unix:/path/to.sock (env ENVD_LISTEN)")
 	showVersion := fs.Bool("version", false, "print the envd protocol version and exit")
 	defaultUser := fs.String("default-user", os.Getenv("ENVD_DEFAULT_USER"), "user that requests act as when they name none (env ENVD_DEFAULT_USER; default root)")
 	workdir := fs.String("workdir", os.Getenv("ENVD_WORKDIR"), "directory empty paths resolve to (env ENVD_WORKDIR; default the user's home)")
@@ -59,9 +59,16 @@ func run(args []string) error {
 		}
 	}
 
-	ln, err := listenOn(*listen)
-	if err != nil {
-		return err
+	var listeners []net.Listener
+	for _, addr := range strings.Split(*listen, ",") {
+		ln, err := listenOn(strings.TrimSpace(addr))
+		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			return err
+		}
+		listeners = append(listeners, ln)
 	}
 	srv := envd.New(env, log)
 	defer srv.Close()
@@ -79,9 +86,11 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
-	log.Info("envd listening", "addr", ln.Addr().String(), "version", envd.Version)
+	errc := make(chan error, len(listeners))
+	for _, ln := range listeners {
+		go func() { errc <- httpSrv.Serve(ln) }()
+		log.Info("envd listening", "addr", ln.Addr().String(), "version", envd.Version)
+	}
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {

@@ -56,6 +56,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, stdout io.Write
 		Logger:   log.With("part", "runtime"),
 		// The manager's own state (keys, pools) must not be visible inside sandboxes.
 		HidePaths: []string{cfg.stateDir},
+		Templates: localTemplates(filepath.Dir(cfg.envdBin)),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("local runtime: %w", err)
@@ -118,14 +119,6 @@ func (o *lateObserver) ObserveCreate(template string, fromPool bool, d time.Dura
 	if m := o.m.Load(); m != nil {
 		m.ObserveCreate(template, fromPool, d)
 	}
-}
-
-func templatesOf(rt *local.Runtime) []sandbox.Template {
-	var out []sandbox.Template
-	for _, t := range rt.Templates() {
-		out = append(out, sandbox.Template{Name: t.Name, Available: t.Available, Reason: t.Reason})
-	}
-	return out
 }
 
 // backends lets the gateway reach sandboxes: envd directly over its unix socket, every other port

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -35,6 +37,7 @@ type bwrapSpec struct {
 	l        layout
 	envdBin  string
 	stateDir string // hidden inside under an empty tmpfs, unless a hidden path covers it already
+	binaries map[string]string
 	command  []string
 }
 
@@ -47,9 +50,13 @@ func (b bwrapSpec) args() []string {
 		"--dev", "/dev",
 		"--perms", "1777", "--tmpfs", "/dev/shm", // shared memory for every user, as on a host
 		"--tmpfs", "/run",
+		"--perms", "0755", "--dir", "/run/sandbox", // bwrap would create it 0700: template binaries run as user
 		"--bind", b.l.run(), sandboxRunDir,
 		"--ro-bind", b.envdBin, sandboxEnvd,
 		"--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu", // CPU counts for runtimes that read them
+	}
+	for _, name := range slices.Sorted(maps.Keys(b.binaries)) {
+		a = append(a, "--ro-bind", b.binaries[name], BinaryPath(name))
 	}
 	if b.stateDir != "" {
 		a = append(a, "--tmpfs", b.stateDir)

@@ -126,7 +126,9 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 	if err != nil {
 		return nil, fmt.Errorf("open sandbox log: %w", err)
 	}
-	envdArgs := []string{sandboxEnvd, "--listen", "unix:" + sandboxSocket,
+	// The unix socket is the manager's way in; 127.0.0.1:49983 is where programs inside expect envd,
+	// as in an E2B sandbox (the code interpreter reads /envs there).
+	envdArgs := []string{sandboxEnvd, "--listen", "unix:" + sandboxSocket + ",127.0.0.1:49983",
 		"--default-user", sandboxUser, "--workdir", sandboxHome}
 	bw := bwrapSpec{
 		bwrap:    r.cfg.Bwrap,
@@ -134,6 +136,7 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 		l:        l,
 		envdBin:  r.cfg.EnvdBin,
 		stateDir: r.visibleStateDir(),
+		binaries: t.Binaries,
 		command:  t.launcher(envdArgs),
 	}
 	// bwrap passes its environment to envd: a clean one, never the manager's. The token travels here,

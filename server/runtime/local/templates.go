@@ -18,7 +18,14 @@ type Template struct {
 	Requires []string
 	// Services start inside the sandbox, as root, before envd; Start returns once each is ready.
 	Services []Service
+	// Binaries are host programs of ours that the template runs (e.g. the code-interpreter server):
+	// name → host path, bind-mounted read-only at /run/sandbox/<name>. A missing one makes the
+	// template unavailable.
+	Binaries map[string]string
 }
+
+// BinaryPath is where a template binary appears inside the sandbox.
+func BinaryPath(name string) string { return "/run/sandbox/" + name }
 
 // Service is a long-running program of a template (a Jupyter server, a VNC server, a browser).
 type Service struct {
@@ -56,6 +63,11 @@ func (t Template) check(root string) string {
 	for _, prog := range t.Requires {
 		if !hasProgram(root, prog) {
 			missing = append(missing, prog)
+		}
+	}
+	for name, host := range t.Binaries {
+		if fi, err := os.Stat(host); err != nil || !fi.Mode().IsRegular() {
+			missing = append(missing, name+" ("+host+")")
 		}
 	}
 	if len(missing) == 0 {

@@ -1,0 +1,184 @@
+// @e2b/code-interpreter (pinned) through the manager: the `code-interpreter` template, spec §4.
+// Runs only "through the manager": the interpreter lives inside a sandbox.
+import assert from 'node:assert/strict'
+import zlib from 'node:zlib'
+import { after, before, describe, it } from 'node:test'
+import { Sandbox } from '@e2b/code-interpreter'
+
+import { startManager } from '../lib/manager.js'
+
+const T = { timeout: 120_000 }
+const skipAll = !(process.env.E2E_MODES ?? 'debug,manager').split(',').map((s) => s.trim()).includes('manager')
+
+// pngSize reads width and height from a PNG's IHDR chunk and checks the file's CRCs decode.
+function pngSize(b64) {
+  const buf = Buffer.from(b64, 'base64')
+  assert.equal(buf.subarray(0, 8).toString('hex'), '89504e470d0a1a0a', 'PNG signature')
+  assert.equal(buf.subarray(12, 16).toString('ascii'), 'IHDR')
+  // The image data must inflate: a truncated or corrupt PNG fails here.
+  const idat = []
+  for (let off = 8; off < buf.length;) {
+    const len = buf.readUInt32BE(off)
+    const type = buf.subarray(off + 4, off + 8).toString('ascii')
+    if (type === 'IDAT') idat.push(buf.subarray(off + 8, off + 8 + len))
+    off += 12 + len
+  }
+  assert.ok(zlib.inflateSync(Buffer.concat(idat)).length > 0)
+  return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) }
+}
+
+describe('@e2b/code-interpreter through the manager', { skip: skipAll && 'E2E_MODES excludes manager' }, () => {
+  let mgr
+  let sbx
+
+  before(async () => {
+    mgr = await startManager()
+    mgr.useSdkEnv()
+    sbx = await Sandbox.create({ timeoutMs: 300_000 })
+  })
+
+  after(async () => {
+    await sbx?.kill().catch(() => {})
+    await mgr?.stop()
+  })
+
+  it('the first script: hello world, state kept between calls, files', T, async () => {
+    assert.deepEqual((await sbx.runCode("print('hello world')")).logs.stdout, ['hello world\n'])
+    await sbx.runCode('a = 1')
+    await sbx.runCode('b = 2')
+    assert.deepEqual((await sbx.runCode('print(a + b)')).logs.stdout, ['3\n'])
+    await sbx.files.write('/home/user/my-file', 'my data')
+    assert.equal(await sbx.files.read('/home/user/my-file'), 'my data')
+  })
+
+  it('bubble sort prints the sorted list', T, async () => {
+    const code = [
+      'def bubble_sort(arr):',
+      '    n = len(arr)',
+      '    for i in range(n):',
+      '        for j in range(0, n - i - 1):',
+      '            if arr[j] > arr[j + 1]:',
+      '                arr[j], arr[j + 1] = arr[j + 1], arr[j]',
+      '    return arr',
+      'print(bubble_sort([7, 3, 5, 1, 6, 2, 4]))',
+    ].join('\n')
+    assert.deepEqual((await sbx.runCode(code)).logs.stdout, ['[1, 2, 3, 4, 5, 6, 7]\n'])
+  })
+
+  it('last expression as execution.text; code runs as user in /home/user with the sandbox env', T, async () => {
+    assert.equal((await sbx.runCode('1+1')).text, '2')
+    const e = await sbx.runCode('import os, getpass; (getpass.getuser(), os.getcwd(), os.environ["E2B_SANDBOX_ID"])')
+    assert.equal(e.error, undefined, JSON.stringify(e.error))
+    assert.equal(e.text, `('user', '/home/user', '${sbx.sandboxId}')`)
+  })
+
+  it('matplotlib figure arrives as a PNG of the right size; pandas DataFrame as html', T, async () => {
+    const fig = await sbx.runCode([
+      'import matplotlib.pyplot as plt',
+      'plt.figure(figsize=(4, 3), dpi=100)',
+      'plt.plot([1, 2, 3], [3, 1, 2])',
+      'plt.show()',
+    ].join('\n'))
+    assert.equal(fig.error, undefined)
+    const png = fig.results.find((r) => r.png)
+    assert.ok(png, `no png result in ${JSON.stringify(fig.results.map((r) => Object.keys(r)))}`)
+    assert.deepEqual(pngSize(png.png), { width: 400, height: 300 })
+
+    const df = await sbx.runCode('import pandas as pd\npd.DataFrame({"x": [1, 2], "y": ["a", "b"]})')
+    assert.match(df.results[0].html, /<table[\s\S]*<td>a<\/td>/)
+  })
+
+  it('an exception is execution.error with name, value and traceback', T, async () => {
+    const e = await sbx.runCode('raise ValueError("bad value")')
+    assert.equal(e.error.name, 'ValueError')
+    assert.equal(e.error.value, 'bad value')
+    assert.match(e.error.traceback, /ValueError/)
+  })
+
+  it('onStdout/onStderr stream lines before the execution ends', T, async () => {
+    const seen = []
+    const running = sbx.runCode(
+      'import sys, time\nprint("first", flush=True)\nprint("err", file=sys.stderr, flush=True)\ntime.sleep(2)\nprint("last")',
+      { onStdout: (m) => seen.push(['out', m.line, Date.now()]), onStderr: (m) => seen.push(['err', m.line, Date.now()]) })
+    const endedAt = await running.then(() => Date.now())
+    const first = seen.find(([k, l]) => k === 'out' && l.startsWith('first'))
+    assert.ok(first, JSON.stringify(seen))
+    assert.ok(seen.some(([k, l]) => k === 'err' && l.startsWith('err')))
+    // "first" arrived while the code still slept (2 s before the end), not with the final answer.
+    assert.ok(endedAt - first[2] >= 1000, `first line came ${endedAt - first[2]} ms before the end`)
+  })
+
+  it('envs per run are set and reverted; sandbox envs reach the kernel', T, async () => {
+    const withEnv = await sbx.runCode('import os; os.environ.get("PER_RUN")', { envs: { PER_RUN: 'yes' } })
+    assert.equal(withEnv.text, 'yes') // string results come without their quotes (spec §4.2)
+    assert.equal((await sbx.runCode('import os; os.environ.get("PER_RUN")')).text, undefined)
+
+    const other = await Sandbox.create({ envs: { SANDBOX_WIDE: 'everywhere' }, timeoutMs: 120_000 })
+    try {
+      assert.equal((await other.runCode('import os; os.environ.get("SANDBOX_WIDE")')).text, 'everywhere')
+    } finally {
+      await other.kill()
+    }
+  })
+
+  it('contexts: create with cwd, list, restart clears state, remove; bash context', T, async () => {
+    const ctx = await sbx.createCodeContext({ cwd: '/tmp' })
+    assert.equal((await sbx.runCode('import os; os.getcwd()', { context: ctx })).text, '/tmp')
+    await sbx.runCode('kept = 41', { context: ctx })
+    assert.equal((await sbx.runCode('kept + 1', { context: ctx })).text, '42')
+    assert.ok((await sbx.listCodeContexts()).some((c) => c.id === ctx.id))
+    await sbx.restartCodeContext(ctx)
+    const gone = await sbx.runCode('kept', { context: ctx })
+    assert.equal(gone.error?.name, 'NameError')
+    await sbx.removeCodeContext(ctx)
+    assert.ok(!(await sbx.listCodeContexts()).some((c) => c.id === ctx.id))
+
+    const sh = await sbx.runCode('echo "$((6 * 7))"', { language: 'bash' })
+    assert.deepEqual(sh.logs.stdout, ['42\n'])
+  })
+
+  it('two contexts run in parallel while one context serialises', T, async () => {
+    const [a, b] = await Promise.all([sbx.createCodeContext(), sbx.createCodeContext()])
+    // Each waits for the other's marker: this only finishes if both run at the same time.
+    const waitFor = (mine, theirs) => `import os, time\nopen("/tmp/${mine}", "w").close()\n` +
+      `deadline = time.time() + 30\nwhile not os.path.exists("/tmp/${theirs}") and time.time() < deadline: time.sleep(0.05)\n` +
+      `os.path.exists("/tmp/${theirs}")`
+    const [ra, rb] = await Promise.all([sbx.runCode(waitFor('pa', 'pb'), { context: a }), sbx.runCode(waitFor('pb', 'pa'), { context: b })])
+    assert.equal(ra.text, 'True')
+    assert.equal(rb.text, 'True')
+
+    // On one context, a request sent while another runs waits for it and sees what it left.
+    const first = sbx.runCode('import time; open("/tmp/serial-started", "w").close(); time.sleep(1); serial = "set"', { context: a })
+    for (let i = 0; i < 300 && !(await sbx.files.exists('/tmp/serial-started')); i++) await new Promise((r) => setTimeout(r, 50))
+    const second = await sbx.runCode('serial', { context: a })
+    await first
+    assert.equal(second.error, undefined, JSON.stringify(second.error))
+    assert.equal(second.text, 'set')
+  })
+
+  it('a timed-out execution leaves the kernel usable; a silent execution is kept alive', T, async () => {
+    await sbx.runCode('survivor = 7')
+    await assert.rejects(sbx.runCode('import time; time.sleep(30)', { timeoutMs: 2000 }))
+    assert.equal((await sbx.runCode('survivor', { timeoutMs: 30_000 })).text, '7')
+    // 8 s without output: the server's keepalive lines keep the stream going.
+    const quiet = await sbx.runCode('import time; time.sleep(8); "done"', { timeoutMs: 60_000 })
+    assert.equal(quiet.text, 'done')
+  })
+
+  it('a sandbox from a warm pool runs code at once', T, async () => {
+    const put = await mgr.admin('PUT', '/admin/pools/ci', { template: 'code-interpreter', size: 1 })
+    assert.equal(put.status, 200, JSON.stringify(put.body))
+    for (let i = 0; i < 600; i++) {
+      const p = await mgr.admin('GET', '/admin/pools/ci')
+      if (p.body.ready >= 1) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const warm = await Sandbox.create({ timeoutMs: 60_000 })
+    try {
+      assert.deepEqual((await warm.runCode('print(6 * 7)')).logs.stdout, ['42\n'])
+    } finally {
+      await warm.kill()
+      await mgr.admin('DELETE', '/admin/pools/ci')
+    }
+  })
+})
