@@ -263,6 +263,12 @@ func (m *Manager) startCold(ctx context.Context, tmpl Template, alias string, re
 	if _, err := m.rt.Start(ctx, spec); err != nil {
 		return nil, fmt.Errorf("create sandbox from %q: %w", tmpl.Name, err)
 	}
+	if err := ctx.Err(); err != nil {
+		// The caller went away while the runtime finished the start: nobody will ever learn this
+		// sandbox's ID or token, so registering it would only keep it running until its timeout.
+		m.stopQuietly(id, "sandbox of an abandoned create stopped")
+		return nil, fmt.Errorf("create sandbox from %q: %w", tmpl.Name, err)
+	}
 	// Times come from the manager's clock, like those of claimed pool members, so that List orders
 	// both kinds consistently. The lifetime counts from when the sandbox is usable.
 	now := m.now()

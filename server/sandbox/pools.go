@@ -189,6 +189,14 @@ func (m *Manager) claim(ctx context.Context, tmpl Template, alias string, req Cr
 		return nil, nil
 	}
 
+	if err := ctx.Err(); err != nil {
+		// The caller went away after the claim's /init: nobody will learn this sandbox's ID.
+		m.mu.Lock()
+		delete(m.boxes, id)
+		m.mu.Unlock()
+		m.stopQuietly(id, "claimed sandbox of an abandoned create stopped")
+		return nil, fmt.Errorf("create sandbox from %q: %w", tmpl.Name, err)
+	}
 	timeout := req.Timeout
 	if timeout == 0 {
 		timeout = pool.Timeout

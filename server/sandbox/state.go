@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -144,6 +145,7 @@ func (m *Manager) recover(parent context.Context) error {
 		if err := os.MkdirAll(m.cfg.StateDir, 0o700); err != nil {
 			return fmt.Errorf("create state dir: %w", err)
 		}
+		removeStaleTemps(m.cfg.StateDir, m.log)
 		if err := readJSON(filepath.Join(m.cfg.StateDir, poolsFile), &pools); err != nil {
 			return fmt.Errorf("load pools: %w", err)
 		}
@@ -212,4 +214,18 @@ func (m *Manager) recover(parent context.Context) error {
 	m.trimPools(ctx)
 	m.persistSandboxes()
 	return nil
+}
+
+// removeStaleTemps removes the temporary files of writeFileAtomic calls that a killed manager never
+// finished (its deferred removal did not run). Only one manager uses a StateDir at a time, so every
+// such file is stale when recovery begins.
+func removeStaleTemps(dir string, log *slog.Logger) {
+	for _, name := range []string{poolsFile, sandboxesFile} {
+		stale, _ := filepath.Glob(filepath.Join(dir, "."+name+".*"))
+		for _, p := range stale {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				log.Warn("remove stale state file", "path", p, "err", err)
+			}
+		}
+	}
 }
