@@ -78,14 +78,16 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, stdout io.Write
 	m := metrics.New(mgr)
 	observer.set(m)
 
+	reach := backends{mgr: mgr, rt: rt}
 	gw := gateway.New(gateway.Config{
-		Sandboxes: backends{mgr: mgr, rt: rt},
+		Sandboxes: reach,
 		Domain:    cfg.domain,
 		Logger:    log.With("part", "gateway"),
 		OnRequest: m.ObserveGateway,
 	})
 	controlPlane := http.NewServeMux()
 	controlPlane.Handle("GET /metrics", m.Handler())
+	controlPlane.Handle("GET /browser/{id}/json/version", browserVersion{keys: keys, backends: reach, domain: cfg.domain})
 	controlPlane.Handle("/", api.New(api.Config{
 		Sandboxes:   mgr,
 		Keys:        keys,

@@ -9,6 +9,7 @@ import path from 'node:path'
 
 import { envdSocket, sandboxState, startManager } from '../lib/manager.js'
 import { sleep, versions, waitFor } from '../lib/sdk.js'
+import { Sandbox as CodeInterpreter } from '@e2b/code-interpreter'
 
 const CREATE_N = Number(process.env.BENCH_CREATE_N ?? 20)
 const N = Number(process.env.BENCH_N ?? 50)
@@ -145,6 +146,8 @@ function sandboxMemory(stateDir, id) {
   return { rssKiB: pids.reduce((a, p) => a + kib(p), 0), procs: pids.length, cgUsage }
 }
 
+const CI_N = 8
+
 async function main() {
   const mgr = await startManager()
   mgr.useSdkEnv()
@@ -252,6 +255,36 @@ async function main() {
     line('idle memory per sandbox: memory cgroup usage', cg.length ? `${(avg(cg) / 1024 / 1024).toFixed(1)} MiB avg over ${cg.length} (includes page cache)` : 'n/a (no memory cgroup)')
     line('manager RSS with 4 idle sandboxes', `${(kib(mgr.child.pid) / 1024).toFixed(1)} MiB`)
     await Promise.all(idle.map((s) => s.kill()))
+
+    // 4. code interpreter (@e2b/code-interpreter): runCode round trip, and create → first runCode
+    // cold and from a warm pool.
+    const ciCold = []
+    for (let i = 0; i < CI_N; i++) {
+      const t0 = now()
+      const s = await CodeInterpreter.create()
+      await s.runCode('1+1')
+      ciCold.push(now() - t0)
+      await s.kill()
+    }
+    out.push(latencyLine("code-interpreter create → first runCode('1+1'), cold", ciCold))
+    const ciPool = 'bench-ci'
+    await mgr.admin('PUT', `/admin/pools/${ciPool}`, { template: 'code-interpreter', size: 2 })
+    const ciReady = async () => (await mgr.admin('GET', `/admin/pools/${ciPool}`)).body.ready
+    const ciWarm = []
+    for (let i = 0; i < CI_N; i++) {
+      await waitFor('code-interpreter pool ready = 2', async () => (await ciReady()) === 2, { timeoutMs: 60_000, intervalMs: 50 })
+      const t0 = now()
+      const s = await CodeInterpreter.create()
+      await s.runCode('1+1')
+      ciWarm.push(now() - t0)
+      await s.kill()
+    }
+    out.push(latencyLine("code-interpreter create → first runCode('1+1'), warm pool", ciWarm))
+    await mgr.admin('DELETE', `/admin/pools/${ciPool}`)
+    const ci = await CodeInterpreter.create()
+    for (let i = 0; i < 3; i++) await ci.runCode('1+1')
+    out.push(latencyLine("runCode('1+1') round trip, warm sandbox", await timeN(N, () => ci.runCode('1+1'))))
+    await ci.kill()
   } finally {
     const left = await mgr.stop()
     if (left.length) console.error(`sandbox directories left after stop: ${left.join(' ')}`)
