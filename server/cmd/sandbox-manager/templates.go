@@ -16,6 +16,13 @@ func localTemplates(binDir string) []local.Template {
 	return []local.Template{{
 		Name:     "code-interpreter",
 		Requires: []string{"python3", "runuser"},
+		// Debian's python3-ipykernel, python3-numpy, python3-pandas and python3-matplotlib.
+		RequiresPaths: []string{
+			"/usr/lib/python3/dist-packages/ipykernel",
+			"/usr/lib/python3/dist-packages/numpy",
+			"/usr/lib/python3/dist-packages/pandas",
+			"/usr/lib/python3/dist-packages/matplotlib",
+		},
 		Binaries: map[string]string{"code-interpreter": filepath.Join(binDir, "code-interpreter")},
 		Services: []local.Service{{
 			Name: "code-interpreter",

@@ -16,7 +16,11 @@ import (
 )
 
 func TestStartRejects(t *testing.T) {
-	rt, _ := newRuntime(t, Config{Templates: []Template{{Name: "needs-missing", Requires: []string{"no-such-program-xyz"}}}})
+	rt, _ := newRuntime(t, Config{Templates: []Template{
+		{Name: "needs-missing", Requires: []string{"no-such-program-xyz"}},
+		{Name: "needs-path", RequiresPaths: []string{"/usr/lib/no-such-package-xyz"}},
+		{Name: "needs-binary", Binaries: map[string]string{"tool": "/no/such/tool-xyz"}},
+	}})
 	ctx := context.Background()
 	spec := newSpec(t)
 
@@ -41,6 +45,11 @@ func TestStartRejects(t *testing.T) {
 	}
 	if !statuses["base"].Available || statuses["needs-missing"].Available || !strings.Contains(statuses["needs-missing"].Reason, "no-such-program-xyz") {
 		t.Errorf("Templates: %+v", statuses)
+	}
+	for name, want := range map[string]string{"needs-path": "/usr/lib/no-such-package-xyz", "needs-binary": "/no/such/tool-xyz"} {
+		if s := statuses[name]; s.Available || !strings.Contains(s.Reason, want) {
+			t.Errorf("template %s: %+v, want unavailable naming %s", name, s, want)
+		}
 	}
 
 	start(t, rt, spec)

@@ -16,6 +16,9 @@ type Template struct {
 	// Requires are programs that must exist in the root filesystem (looked up in the standard PATH
 	// directories there); a template whose programs are missing is reported unavailable.
 	Requires []string
+	// RequiresPaths are other files or directories that must exist in the root filesystem, such as
+	// the Python packages a template imports.
+	RequiresPaths []string
 	// Services start inside the sandbox, as root, before envd; Start returns once each is ready.
 	Services []Service
 	// Binaries are host programs of ours that the template runs (e.g. the code-interpreter server):
@@ -63,6 +66,11 @@ func (t Template) check(root string) string {
 	for _, prog := range t.Requires {
 		if !hasProgram(root, prog) {
 			missing = append(missing, prog)
+		}
+	}
+	for _, p := range t.RequiresPaths {
+		if _, err := os.Stat(filepath.Join(root, p)); err != nil {
+			missing = append(missing, p)
 		}
 	}
 	for name, host := range t.Binaries {
