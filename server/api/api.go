@@ -151,6 +151,7 @@ func (s *server) routes() {
 	s.handle("POST /templates", apiKey, s.noBuilds)
 
 	// Admin API.
+	s.handle("GET /admin/templates", admin, s.listTemplates)
 	s.handle("GET /admin/pools", admin, s.listPools)
 	s.handle("GET /admin/pools/{name}", admin, s.getPool)
 	s.handle("PUT /admin/pools/{name}", admin, s.putPool)

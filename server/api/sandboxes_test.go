@@ -339,6 +339,21 @@ func TestTemplates(t *testing.T) {
 	wantError(t, resp, b, http.StatusNotFound, "nope")
 }
 
+// The admin API lists the same templates for tools that hold only the admin key (the provider).
+func TestAdminTemplates(t *testing.T) {
+	e := newEnv(t, Config{AdminKey: testAdminKey})
+	_, public := e.call(t, "GET", "/templates", "")
+	resp, b := e.admin(t, "GET", "/admin/templates", "")
+	wantStatus(t, resp, b, http.StatusOK)
+	if string(b) != string(public) {
+		t.Fatalf("GET /admin/templates = %s, want what GET /templates answers: %s", b, public)
+	}
+	resp, b = e.call(t, "GET", "/admin/templates", "")
+	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("GET /admin/templates with an API key only = %d %s, want 401 or 403", resp.StatusCode, b)
+	}
+}
+
 func TestHealthAndUnknownRoute(t *testing.T) {
 	e := newEnv(t, Config{})
 	resp, b := e.call(t, "GET", "/health", "", "X-API-Key", "")
