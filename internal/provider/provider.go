@@ -1,14 +1,25 @@
 // Package provider is the `sandbox` Terraform provider: its schema, configuration and the registry of
-// resources and data sources. Resources arrive with their issues (pools, keys, clouds, clusters).
+// resources and data sources.
+//
+// Provider configuration holds only settings that are known at plan time. Each area has its own
+// optional block (today `manager`; per-cloud blocks come later) and resources that might talk to
+// something created in the same apply accept the same settings themselves.
 package provider
 
 import (
 	"context"
+	"os"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/pool"
 )
 
 // Address is the provider's registry address.
@@ -26,25 +37,118 @@ func New(version string) func() provider.Provider {
 	return func() provider.Provider { return &Provider{version: version} }
 }
 
+// providerModel is the provider block.
+type providerModel struct {
+	Manager *managerModel `tfsdk:"manager"`
+}
+
+// managerModel is the manager block.
+type managerModel struct {
+	Endpoint types.String `tfsdk:"endpoint"`
+	AdminKey types.String `tfsdk:"admin_key"`
+}
+
+// Data is what Configure hands resources and data sources. Each area reads its part through a
+// small interface (pool.ManagerSource, later one per cloud).
+type Data struct {
+	manager pool.ManagerDefaults
+}
+
+// ManagerDefaults implements pool.ManagerSource.
+func (d *Data) ManagerDefaults() pool.ManagerDefaults { return d.manager }
+
+var _ pool.ManagerSource = (*Data)(nil)
+
 // Metadata names the provider type `sandbox`.
 func (p *Provider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
 	resp.TypeName = "sandbox"
 	resp.Version = p.version
 }
 
-// Schema has no attributes yet; per-cloud and manager blocks arrive with their resources.
+// Schema is the provider block.
 func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		Description: "Runs E2B-compatible sandboxes for AI agents on your own infrastructure: sandbox pools and API keys on a sandbox manager, and the cloud resources that host it.",
+		MarkdownDescription: "Runs E2B-compatible sandboxes for AI agents on your own infrastructure: sandbox pools and API " +
+			"keys on a sandbox manager, and the cloud resources that host it.\n\n" +
+			"Every block is optional. Settings must be known at plan time; for a manager created in the same " +
+			"configuration, set `endpoint` and `admin_key` on the resources instead.",
+		Blocks: map[string]schema.Block{
+			"manager": schema.SingleNestedBlock{
+				MarkdownDescription: "Default sandbox manager for `sandbox_pool`, `sandbox_api_key` and `sandbox_templates` " +
+					"(each can name its own with `endpoint` and `admin_key`).",
+				Attributes: map[string]schema.Attribute{
+					"endpoint": schema.StringAttribute{
+						Optional: true,
+						MarkdownDescription: "URL of the sandbox manager, for example `http://127.0.0.1:3000` for `make run`. " +
+							"Defaults to the `" + pool.EnvEndpoint + "` environment variable.",
+						Validators: []validator.String{pool.EndpointValidator()},
+					},
+					"admin_key": schema.StringAttribute{
+						Optional:  true,
+						Sensitive: true,
+						MarkdownDescription: "Admin key of the sandbox manager: the value of `" + pool.EnvAdminKey + "` the " +
+							"manager was started with. Defaults to the `" + pool.EnvAdminKey + "` environment variable.",
+						Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+					},
+				},
+			},
+		},
 	}
 }
 
-// Configure has nothing to configure yet.
-func (p *Provider) Configure(context.Context, provider.ConfigureRequest, *provider.ConfigureResponse) {
+// Configure resolves the manager block against the environment. Nothing is contacted here: a
+// configuration without manager resources must not need a manager.
+func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var cfg providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	m := cfg.Manager
+	if m == nil {
+		m = &managerModel{Endpoint: types.StringNull(), AdminKey: types.StringNull()}
+	}
+	unknown := func(v types.String, attr, env string) {
+		if v.IsUnknown() {
+			resp.Diagnostics.AddAttributeError(path.Root("manager").AtName(attr), "Unknown Sandbox Manager "+attr,
+				"manager."+attr+" depends on a value that is known only after apply, and a provider must be configured at "+
+					"plan time. Set it to a static value or with the "+env+" environment variable, or set "+attr+
+					" on each sandbox_pool / sandbox_api_key / sandbox_templates instead.")
+		}
+	}
+	unknown(m.Endpoint, "endpoint", pool.EnvEndpoint)
+	unknown(m.AdminKey, "admin_key", pool.EnvAdminKey)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	data := &Data{manager: pool.ManagerDefaults{
+		Endpoint:  valueOrEnv(m.Endpoint, pool.EnvEndpoint),
+		AdminKey:  valueOrEnv(m.AdminKey, pool.EnvAdminKey),
+		UserAgent: "terraform-provider-sandbox/" + p.version + " (+https://" + Address + ")",
+	}}
+	resp.ResourceData = data
+	resp.DataSourceData = data
+}
+
+func valueOrEnv(v types.String, env string) string {
+	if !v.IsNull() && !v.IsUnknown() {
+		return v.ValueString()
+	}
+	return os.Getenv(env)
 }
 
 // Resources lists the provider's resources.
-func (p *Provider) Resources(context.Context) []func() resource.Resource { return nil }
+func (p *Provider) Resources(context.Context) []func() resource.Resource {
+	return []func() resource.Resource{
+		pool.NewPoolResource,
+		pool.NewAPIKeyResource,
+	}
+}
 
 // DataSources lists the provider's data sources.
-func (p *Provider) DataSources(context.Context) []func() datasource.DataSource { return nil }
+func (p *Provider) DataSources(context.Context) []func() datasource.DataSource {
+	return []func() datasource.DataSource{
+		pool.NewTemplatesDataSource,
+	}
+}

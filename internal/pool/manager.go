@@ -1,0 +1,218 @@
+// Package pool holds the resources and data sources that work through a sandbox manager's admin
+// API: sandbox_pool, sandbox_api_key and the sandbox_templates data source.
+//
+// Each of them finds its manager the same way: the resource's own endpoint/admin_key attributes
+// when set, else the provider's manager block, else the SANDBOX_ENDPOINT/SANDBOX_ADMIN_KEY
+// environment variables (the provider resolves its block and the environment into
+// ManagerDefaults). Per-resource settings exist because a manager created in the same apply has an
+// endpoint that is unknown when the provider is configured.
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/client"
+)
+
+// Environment variables the provider falls back to.
+const (
+	EnvEndpoint = "SANDBOX_ENDPOINT"
+	EnvAdminKey = "SANDBOX_ADMIN_KEY"
+)
+
+// ManagerDefaults is where resources find a manager when they do not say themselves: the
+// provider's manager block, or the environment. Empty fields are unset.
+type ManagerDefaults struct {
+	Endpoint  string
+	AdminKey  string
+	UserAgent string
+}
+
+// ManagerSource is what the provider hands these resources as ProviderData.
+type ManagerSource interface {
+	ManagerDefaults() ManagerDefaults
+}
+
+// configureDefaults extracts ManagerDefaults from ProviderData (nil during validation).
+func configureDefaults(providerData any, diags *diag.Diagnostics) (ManagerDefaults, bool) {
+	if providerData == nil {
+		return ManagerDefaults{}, false
+	}
+	src, ok := providerData.(ManagerSource)
+	if !ok {
+		diags.AddError("Unexpected Provider Data Type",
+			fmt.Sprintf("Expected a pool.ManagerSource, got %T. Please report this issue to the provider developers.", providerData))
+		return ManagerDefaults{}, false
+	}
+	return src.ManagerDefaults(), true
+}
+
+// effectiveEndpoint is the endpoint a resource uses: its own, else the default. The second
+// result is false when the resource's own value is unknown.
+func effectiveEndpoint(own types.String, d ManagerDefaults) (string, bool) {
+	if own.IsUnknown() {
+		return "", false
+	}
+	if v := own.ValueString(); !own.IsNull() && v != "" {
+		return normalizeEndpoint(v), true
+	}
+	return normalizeEndpoint(d.Endpoint), true
+}
+
+func normalizeEndpoint(s string) string {
+	if u, err := client.ParseEndpoint(s); err == nil {
+		return u.String()
+	}
+	return strings.TrimSpace(s)
+}
+
+// newClient builds the client for a resource from its own endpoint/admin_key attributes and
+// the defaults, or adds diagnostics that say which setting is missing.
+func newClient(endpoint, adminKey types.String, d ManagerDefaults, diags *diag.Diagnostics) *client.Client {
+	ep := d.Endpoint
+	if !endpoint.IsNull() && !endpoint.IsUnknown() && endpoint.ValueString() != "" {
+		ep = endpoint.ValueString()
+	}
+	key := d.AdminKey
+	if !adminKey.IsNull() && !adminKey.IsUnknown() && adminKey.ValueString() != "" {
+		key = adminKey.ValueString()
+	}
+	if ep == "" {
+		diags.AddAttributeError(path.Root("endpoint"), "Missing Sandbox Manager Endpoint",
+			"No sandbox manager endpoint is configured. Set endpoint on this resource, endpoint in the provider's "+
+				"manager block, or the "+EnvEndpoint+" environment variable (for a local manager started with `make run`: "+
+				"http://127.0.0.1:3000).")
+	}
+	if key == "" {
+		diags.AddAttributeError(path.Root("admin_key"), "Missing Sandbox Manager Admin Key",
+			"No admin key is configured. Set admin_key on this resource, admin_key in the provider's manager block, or "+
+				"the "+EnvAdminKey+" environment variable to the admin key the sandbox manager was started with "+
+				"(its own "+EnvAdminKey+").")
+	}
+	if diags.HasError() {
+		return nil
+	}
+	ua := d.UserAgent
+	if ua == "" {
+		ua = "terraform-provider-sandbox"
+	}
+	c, err := client.New(ep, key, client.WithUserAgent(ua))
+	if err != nil {
+		diags.AddAttributeError(path.Root("endpoint"), "Invalid Sandbox Manager Endpoint", err.Error())
+		return nil
+	}
+	return c
+}
+
+// addClientError turns a client error into a diagnostic that says what to do. action is
+// lower-case, like "creating sandbox pool \"warm\"".
+func addClientError(diags *diag.Diagnostics, c *client.Client, action string, err error) {
+	var re *client.RequestError
+	var ae *client.APIError
+	switch {
+	case errors.As(err, &re) && errors.Is(err, context.DeadlineExceeded):
+		diags.AddError("Sandbox Manager Timed Out",
+			fmt.Sprintf("While %s, the sandbox manager at %s did not answer in time (%s %s: %v). "+
+				"Check that the manager is healthy, or raise the operation's timeout in the resource's timeouts block.",
+				action, c.Endpoint(), re.Method, re.URL, re.Err))
+	case errors.As(err, &re):
+		diags.AddError("Sandbox Manager Unreachable",
+			fmt.Sprintf("While %s, the sandbox manager at %s could not be reached (%s %s: %v).\n\n"+
+				"Check that the manager is running (a local one: `make run`) and that endpoint (on the resource), "+
+				"endpoint in the provider's manager block, or %s points at it.",
+				action, c.Endpoint(), re.Method, re.URL, re.Err, EnvEndpoint))
+	case errors.As(err, &ae) && ae.StatusCode == 401:
+		diags.AddError("Sandbox Manager Rejected the Admin Key",
+			fmt.Sprintf("While %s, the sandbox manager at %s answered 401 (%s).\n\n"+
+				"Set admin_key (on the resource or in the provider's manager block) or %s to the admin key the "+
+				"manager was started with (the manager's own %s).", action, c.Endpoint(), ae.Message, EnvAdminKey, EnvAdminKey))
+	case errors.As(err, &ae) && ae.StatusCode == 403:
+		diags.AddError("Sandbox Manager Admin API Disabled",
+			fmt.Sprintf("While %s, the sandbox manager at %s answered 403 (%s).\n\n"+
+				"The admin API is off unless the manager is started with %s set; restart it with a key "+
+				"(for example `%s=$(openssl rand -hex 20) make run`) and configure the same key here.",
+				action, c.Endpoint(), ae.Message, EnvAdminKey, EnvAdminKey))
+	default:
+		diags.AddError("Sandbox Manager Error", fmt.Sprintf("While %s, the sandbox manager at %s: %v", action, c.Endpoint(), err))
+	}
+}
+
+// splitImportID parses "<endpoint>|<id>" or "<id>".
+func splitImportID(raw, what string, diags *diag.Diagnostics) (endpoint, id string) {
+	endpoint, id, found := strings.Cut(raw, "|")
+	if !found {
+		endpoint, id = "", raw
+	}
+	endpoint, id = strings.TrimSpace(endpoint), strings.TrimSpace(id)
+	if id == "" || found && endpoint == "" {
+		diags.AddError("Unexpected Import Identifier",
+			fmt.Sprintf("Expected <%s> or <endpoint>|<%s> (for example http://127.0.0.1:3000|...), got %q.", what, what, raw))
+		return "", ""
+	}
+	if endpoint != "" {
+		if _, err := client.ParseEndpoint(endpoint); err != nil {
+			diags.AddError("Unexpected Import Identifier", fmt.Sprintf("The endpoint part of %q: %v", raw, err))
+			return "", ""
+		}
+	}
+	return endpoint, id
+}
+
+// EndpointValidator checks that a string is an http(s) URL usable as a manager endpoint.
+func EndpointValidator() validator.String { return endpointValidator{} }
+
+type endpointValidator struct{}
+
+func (endpointValidator) Description(context.Context) string {
+	return "value must be an http:// or https:// URL without query or fragment"
+}
+
+func (v endpointValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (endpointValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := client.ParseEndpoint(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Sandbox Manager Endpoint", err.Error())
+	}
+}
+
+// locationAttributes are the endpoint/admin_key descriptions shared by every type here.
+const (
+	endpointDescription = "URL of the sandbox manager (for example `http://127.0.0.1:3000`). Defaults to `endpoint` in the " +
+		"provider's `manager` block, then the `" + EnvEndpoint + "` environment variable. Set it here when the manager is created " +
+		"in the same configuration, because a provider cannot be configured from values known only after apply."
+	adminKeyDescription = "Admin key of the sandbox manager (the manager's own `" + EnvAdminKey + "`). Defaults to `admin_key` " +
+		"in the provider's `manager` block, then the `" + EnvAdminKey + "` environment variable. Stored in state (sensitive)."
+)
+
+// planEndpointChange marks a resource for replacement when it moves to another manager: the
+// object on the old manager cannot be updated through the new one.
+func planEndpointChange(ctx context.Context, d ManagerDefaults, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+		return // create or destroy
+	}
+	var before, after types.String
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("endpoint"), &before)...)
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("endpoint"), &after)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	old, _ := effectiveEndpoint(before, d)
+	now, known := effectiveEndpoint(after, d)
+	if !known || old != now {
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("endpoint"))
+	}
+}
+
+func asAPIError(err error, target **client.APIError) bool { return errors.As(err, target) }

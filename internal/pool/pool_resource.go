@@ -1,0 +1,372 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/client"
+)
+
+// PoolNamePattern is what the manager accepts as a pool name: a DNS label, because pools become
+// Kubernetes objects in the kube runtime.
+var PoolNamePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// MaxPoolSize is the manager's upper bound on a pool's size.
+const MaxPoolSize = 100
+
+// Default operation timeouts of sandbox_pool.
+const (
+	defaultPoolCreateTimeout = 10 * time.Minute
+	defaultPoolUpdateTimeout = 10 * time.Minute
+	defaultPoolDeleteTimeout = 5 * time.Minute
+)
+
+// privateTemplateKey remembers the canonical template name the manager answered with, so that a
+// pool configured with an alias (say "code-interpreter-v1") does not show a diff after the manager
+// stores the canonical name.
+const privateTemplateKey = "canonical_template"
+
+var (
+	_ resource.Resource                = (*poolResource)(nil)
+	_ resource.ResourceWithConfigure   = (*poolResource)(nil)
+	_ resource.ResourceWithImportState = (*poolResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*poolResource)(nil)
+)
+
+// NewPoolResource is the sandbox_pool resource.
+func NewPoolResource() resource.Resource { return &poolResource{} }
+
+type poolResource struct {
+	defaults ManagerDefaults
+}
+
+type poolModel struct {
+	ID           types.String   `tfsdk:"id"`
+	Name         types.String   `tfsdk:"name"`
+	Template     types.String   `tfsdk:"template"`
+	Size         types.Int64    `tfsdk:"size"`
+	Timeout      types.Int64    `tfsdk:"timeout"`
+	WaitForReady types.Bool     `tfsdk:"wait_for_ready"`
+	Endpoint     types.String   `tfsdk:"endpoint"`
+	AdminKey     types.String   `tfsdk:"admin_key"`
+	Timeouts     timeouts.Value `tfsdk:"timeouts"`
+}
+
+func (r *poolResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_pool"
+}
+
+func (r *poolResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A warm pool on a sandbox manager: `size` sandboxes of `template` kept started, so that " +
+			"`Sandbox.create(template)` through any E2B SDK gets one at once instead of waiting for a start.\n\n" +
+			"The number of warm sandboxes that are ready right now changes whenever a client claims one; it is not an " +
+			"attribute (it would show a change on every plan). With `wait_for_ready` (the default), create and update " +
+			"wait, within the `timeouts` (defaults: create 10m, update 10m, delete 5m), until the pool has `size` warm " +
+			"sandboxes.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The pool's name (the manager identifies pools by name).",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"name": schema.StringAttribute{
+				Required: true,
+				MarkdownDescription: "Name of the pool: lowercase letters, digits and `-`, starting and ending with a letter " +
+					"or digit, at most 63 characters. Changing it replaces the pool.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators: []validator.String{
+					stringvalidator.RegexMatches(PoolNamePattern,
+						"must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"),
+				},
+			},
+			"template": schema.StringAttribute{
+				Required: true,
+				MarkdownDescription: "Template of the pool's sandboxes, by name or alias (see the `sandbox_templates` data " +
+					"source). Changed in place: the manager replaces the warm sandboxes of the old template.",
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"size": schema.Int64Attribute{
+				Required:            true,
+				MarkdownDescription: fmt.Sprintf("Number of warm sandboxes to keep, 0 to %d. Changed in place.", MaxPoolSize),
+				Validators:          []validator.Int64{int64validator.Between(0, MaxPoolSize)},
+			},
+			"timeout": schema.Int64Attribute{
+				Optional: true,
+				Computed: true,
+				Default:  int64default.StaticInt64(0),
+				MarkdownDescription: "Default timeout, in seconds, of a sandbox taken from this pool: it is killed that long " +
+					"after the client claims it unless the client extends it. `0` (the default) keeps the timeout the " +
+					"client's create request asks for.",
+				Validators: []validator.Int64{int64validator.Between(0, 1<<31)},
+			},
+			"wait_for_ready": schema.BoolAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(true),
+				MarkdownDescription: "Whether create and update wait until the pool has `size` warm sandboxes (default " +
+					"`true`). If the wait exceeds the create/update timeout the apply fails, and a new pool is marked " +
+					"tainted; a template that cannot run on the manager (see `sandbox_templates`) never gets ready. Set " +
+					"`false` to return as soon as the manager has accepted the settings.",
+			},
+			"endpoint": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: endpointDescription + " Pointing the resource at another manager replaces the pool.",
+				Validators:          []validator.String{EndpointValidator()},
+			},
+			"admin_key": schema.StringAttribute{
+				Optional:            true,
+				Sensitive:           true,
+				MarkdownDescription: adminKeyDescription,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *poolResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	if d, ok := configureDefaults(req.ProviderData, &resp.Diagnostics); ok {
+		r.defaults = d
+	}
+}
+
+// ModifyPlan replaces the pool when the resource moves to another manager.
+func (r *poolResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	planEndpointChange(ctx, r.defaults, req, resp)
+}
+
+func (r *poolResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan poolModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, defaultPoolCreateTimeout)
+	resp.Diagnostics.Append(diags...)
+	c := newClient(plan.Endpoint, plan.AdminKey, r.defaults, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	name := plan.Name.ValueString()
+	action := fmt.Sprintf("creating sandbox pool %q", name)
+
+	// PUT would silently take over a pool someone else made: refuse, and point at import.
+	switch existing, err := c.GetPool(ctx, name); {
+	case err == nil:
+		resp.Diagnostics.AddAttributeError(path.Root("name"), "Sandbox Pool Already Exists",
+			fmt.Sprintf("The sandbox manager at %s already has a pool %q (template %q, size %d). Import it to manage it "+
+				"with Terraform (terraform import <address> %q), or choose another name.",
+				c.Endpoint(), name, existing.Template, existing.Size, name))
+		return
+	case !client.IsNotFound(err):
+		addClientError(&resp.Diagnostics, c, action, err)
+		return
+	}
+
+	got, err := c.PutPool(ctx, name, plan.spec())
+	if err != nil {
+		addPutError(&resp.Diagnostics, c, action, err)
+		return
+	}
+	tflog.Info(ctx, "created sandbox pool", map[string]any{"pool": name, "template": got.Template, "size": got.Size})
+	plan.ID = types.StringValue(name)
+	plan.Timeout = types.Int64Value(got.Timeout)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateTemplateKey, templateJSON(got.Template))...)
+	// Save first, then wait: if the wait fails the pool exists and Terraform marks it tainted.
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	if resp.Diagnostics.HasError() || !plan.WaitForReady.ValueBool() {
+		return
+	}
+	waitReady(ctx, c, name, got.Size, timeout, action, &resp.Diagnostics)
+}
+
+func (r *poolResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state poolModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	c := newClient(state.Endpoint, state.AdminKey, r.defaults, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	name := state.Name.ValueString()
+	if name == "" {
+		name = state.ID.ValueString()
+	}
+	got, err := c.GetPool(ctx, name)
+	if client.IsNotFound(err) {
+		tflog.Warn(ctx, "sandbox pool is gone from the manager; removing it from state", map[string]any{"pool": name, "endpoint": c.Endpoint()})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		addClientError(&resp.Diagnostics, c, fmt.Sprintf("reading sandbox pool %q", name), err)
+		return
+	}
+	canonical, diags := req.Private.GetKey(ctx, privateTemplateKey)
+	resp.Diagnostics.Append(diags...)
+	// Keep the configured spelling (an alias) while the manager still holds the template it
+	// resolved it to; anything else is a change made outside Terraform.
+	if state.Template.IsNull() || string(canonical) != string(templateJSON(got.Template)) {
+		state.Template = types.StringValue(got.Template)
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateTemplateKey, templateJSON(got.Template))...)
+	}
+	state.ID = types.StringValue(got.Name)
+	state.Name = types.StringValue(got.Name)
+	state.Size = types.Int64Value(got.Size)
+	state.Timeout = types.Int64Value(got.Timeout)
+	if state.WaitForReady.IsNull() {
+		state.WaitForReady = types.BoolValue(true)
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *poolResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state poolModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, defaultPoolUpdateTimeout)
+	resp.Diagnostics.Append(diags...)
+	c := newClient(plan.Endpoint, plan.AdminKey, r.defaults, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	name := plan.Name.ValueString()
+	action := fmt.Sprintf("updating sandbox pool %q", name)
+	got, err := c.PutPool(ctx, name, plan.spec())
+	if err != nil {
+		addPutError(&resp.Diagnostics, c, action, err)
+		return
+	}
+	tflog.Info(ctx, "updated sandbox pool", map[string]any{"pool": name, "template": got.Template, "size": got.Size})
+	plan.ID = types.StringValue(name)
+	plan.Timeout = types.Int64Value(got.Timeout)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateTemplateKey, templateJSON(got.Template))...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	if resp.Diagnostics.HasError() || !plan.WaitForReady.ValueBool() {
+		return
+	}
+	waitReady(ctx, c, name, got.Size, timeout, action, &resp.Diagnostics)
+}
+
+func (r *poolResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state poolModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, defaultPoolDeleteTimeout)
+	resp.Diagnostics.Append(diags...)
+	c := newClient(state.Endpoint, state.AdminKey, r.defaults, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	name := state.Name.ValueString()
+	if err := c.DeletePool(ctx, name); err != nil && !client.IsNotFound(err) {
+		addClientError(&resp.Diagnostics, c, fmt.Sprintf("deleting sandbox pool %q", name), err)
+		return
+	}
+	tflog.Info(ctx, "deleted sandbox pool", map[string]any{"pool": name})
+}
+
+// ImportState accepts "<name>" (the provider's manager) or "<endpoint>|<name>".
+func (r *poolResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	endpoint, name := splitImportID(req.ID, "name", &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !PoolNamePattern.MatchString(name) {
+		resp.Diagnostics.AddError("Unexpected Import Identifier",
+			fmt.Sprintf("%q is not a pool name: want lowercase letters, digits and '-', at most 63 characters.", name))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), name)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("wait_for_ready"), true)...)
+	if endpoint != "" {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("endpoint"), endpoint)...)
+	}
+}
+
+func (m poolModel) spec() client.PoolSpec {
+	return client.PoolSpec{Template: m.Template.ValueString(), Size: m.Size.ValueInt64(), Timeout: m.Timeout.ValueInt64()}
+}
+
+// templateJSON is a private-state value (private state holds JSON).
+func templateJSON(name string) []byte { return fmt.Appendf(nil, "%q", name) }
+
+// addPutError words the manager's answer to an unknown template (404 on PUT, whose message names
+// the available templates) as a problem with the template attribute.
+func addPutError(diags *diag.Diagnostics, c *client.Client, action string, err error) {
+	var ae *client.APIError
+	if client.IsNotFound(err) && asAPIError(err, &ae) {
+		diags.AddAttributeError(path.Root("template"), "Unknown Sandbox Template",
+			fmt.Sprintf("While %s, the sandbox manager at %s does not know the template: %s\n\n"+
+				"Use one of the templates the manager lists (the sandbox_templates data source shows them with their availability).",
+				action, c.Endpoint(), ae.Message))
+		return
+	}
+	if asAPIError(err, &ae) && ae.StatusCode == 400 {
+		diags.AddError("Invalid Sandbox Pool", fmt.Sprintf("While %s, the sandbox manager at %s refused the settings: %s", action, c.Endpoint(), ae.Message))
+		return
+	}
+	addClientError(diags, c, action, err)
+}
+
+// waitReady polls the pool until it has size warm sandboxes or ctx ends.
+func waitReady(ctx context.Context, c *client.Client, name string, size int64, timeout time.Duration, action string, diags *diag.Diagnostics) {
+	interval := 100 * time.Millisecond
+	var last client.Pool
+	for {
+		p, err := c.GetPool(ctx, name)
+		switch {
+		case err == nil:
+			last = p
+			if p.Ready >= size {
+				return
+			}
+			tflog.Debug(ctx, "waiting for warm sandboxes", map[string]any{"pool": name, "ready": p.Ready, "size": size})
+		case ctx.Err() == nil:
+			addClientError(diags, c, action+" (waiting for warm sandboxes)", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			diags.AddError("Sandbox Pool Not Ready",
+				fmt.Sprintf("While %s, the pool had %d of %d warm sandboxes after %s. The manager accepted the settings; "+
+					"its sandboxes of template %q did not all start. Check that the template is available (data source "+
+					"sandbox_templates, field reason) and the manager's log, then apply again; or raise the timeout in the "+
+					"timeouts block, or set wait_for_ready = false.", action, last.Ready, size, timeout, last.Template))
+			return
+		case <-time.After(interval):
+		}
+		interval = min(interval*2, 2*time.Second)
+	}
+}
