@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -185,21 +186,7 @@ func (r *poolResource) Create(ctx context.Context, req resource.CreateRequest, r
 		return
 	}
 
-	got, err := c.PutPool(ctx, name, plan.spec())
-	if err != nil {
-		addPutError(&resp.Diagnostics, c, action, err)
-		return
-	}
-	tflog.Info(ctx, "created sandbox pool", map[string]any{"pool": name, "template": got.Template, "size": got.Size})
-	plan.ID = types.StringValue(name)
-	plan.Timeout = types.Int64Value(got.Timeout)
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateTemplateKey, templateJSON(got.Template))...)
-	// Save first, then wait: if the wait fails the pool exists and Terraform marks it tainted.
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || !plan.WaitForReady.ValueBool() {
-		return
-	}
-	waitReady(ctx, c, name, got.Size, timeout, action, &resp.Diagnostics)
+	r.put(ctx, c, &plan, timeout, action, resp.Private, &resp.State, &resp.Diagnostics)
 }
 
 func (r *poolResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -258,20 +245,34 @@ func (r *poolResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	defer cancel()
 	name := plan.Name.ValueString()
 	action := fmt.Sprintf("updating sandbox pool %q", name)
+	r.put(ctx, c, &plan, timeout, action, resp.Private, &resp.State, &resp.Diagnostics)
+}
+
+// privateKeySetter is the private state of a create or update response.
+type privateKeySetter interface {
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+// put makes the manager's pool what plan says (create and update are the same PUT), records the
+// result in state, then waits for the warm sandboxes. State is saved before the wait: if the wait
+// fails the pool exists, and Terraform marks a new one tainted.
+func (r *poolResource) put(ctx context.Context, c *client.Client, plan *poolModel, timeout time.Duration, action string,
+	private privateKeySetter, state *tfsdk.State, diags *diag.Diagnostics) {
+	name := plan.Name.ValueString()
 	got, err := c.PutPool(ctx, name, plan.spec())
 	if err != nil {
-		addPutError(&resp.Diagnostics, c, action, err)
+		addPutError(diags, c, action, err)
 		return
 	}
-	tflog.Info(ctx, "updated sandbox pool", map[string]any{"pool": name, "template": got.Template, "size": got.Size})
+	tflog.Info(ctx, "sandbox pool configured on the manager", map[string]any{"action": action, "pool": name, "template": got.Template, "size": got.Size})
 	plan.ID = types.StringValue(name)
 	plan.Timeout = types.Int64Value(got.Timeout)
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateTemplateKey, templateJSON(got.Template))...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || !plan.WaitForReady.ValueBool() {
+	diags.Append(private.SetKey(ctx, privateTemplateKey, templateJSON(got.Template))...)
+	diags.Append(state.Set(ctx, plan)...)
+	if diags.HasError() || !plan.WaitForReady.ValueBool() {
 		return
 	}
-	waitReady(ctx, c, name, got.Size, timeout, action, &resp.Diagnostics)
+	waitReady(ctx, c, name, got.Size, timeout, action, diags)
 }
 
 func (r *poolResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
