@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sandboxstack/terraform-provider-sandbox/server/mountinfo"
 )
 
 // Report is what a manager's sandboxes left on the host.
@@ -171,7 +173,7 @@ func mountsUnder(dir string) []string {
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
 		if len(fields) > 4 {
-			mp := unescapeMount(fields[4])
+			mp := mountinfo.Unescape(fields[4])
 			if mp == dir || strings.HasPrefix(mp, dir+"/") {
 				out = append(out, mp)
 			}
@@ -194,7 +196,7 @@ func cgroupMountPoints() []string {
 		}
 		a, b := strings.Fields(pre), strings.Fields(post)
 		if len(a) >= 5 && len(b) >= 1 && (b[0] == "cgroup" || b[0] == "cgroup2") {
-			out = append(out, unescapeMount(a[4]))
+			out = append(out, mountinfo.Unescape(a[4]))
 		}
 	}
 	return out
@@ -268,25 +270,6 @@ func Scrub(stateDir string) {
 	if len(mountsUnder(stateDir)) == 0 {
 		_ = os.RemoveAll(filepath.Join(RuntimeDir(stateDir), "sandboxes"))
 	}
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space, and so on).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // LeftoversOf lists what one sandbox left on the host: its processes, its runtime directory, its

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
+
+	"github.com/sandboxstack/terraform-provider-sandbox/server/mountinfo"
 
 	"golang.org/x/sys/unix"
 )
@@ -97,7 +98,7 @@ func mountType(path string) (string, error) {
 		if len(fields) < 5 || sep < 0 || sep+1 >= len(fields) {
 			continue
 		}
-		mp := unescapeMountPath(fields[4])
+		mp := mountinfo.Unescape(fields[4])
 		if within(resolved, mp) && len(mp) >= len(best) {
 			best, fstype = mp, fields[sep+1]
 		}
@@ -110,23 +111,4 @@ func mountType(path string) (string, error) {
 
 func within(path, dir string) bool {
 	return dir == "/" || path == dir || strings.HasPrefix(path, dir+"/")
-}
-
-// unescapeMountPath undoes the kernel's octal escapes (`\040` for a space) in mountinfo paths.
-func unescapeMountPath(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

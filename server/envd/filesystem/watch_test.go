@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sandboxstack/terraform-provider-sandbox/server/mountinfo"
+
 	"connectrpc.com/connect"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/server/proto/filesystem"
@@ -267,7 +269,7 @@ func TestNetworkMountDetection(t *testing.T) {
 	if !networkFUSE("sshfs") || networkFUSE("fuse-overlayfs") {
 		t.Error("sshfs must count as a network filesystem, fuse-overlayfs must not")
 	}
-	if got := unescapeMountPath(`/mnt/with\040space`); got != "/mnt/with space" {
-		t.Errorf("unescapeMountPath = %q", got)
+	if got := mountinfo.Unescape(`/mnt/with\040space`); got != "/mnt/with space" {
+		t.Errorf("mountinfo.Unescape = %q", got)
 	}
 }

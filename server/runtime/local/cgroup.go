@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sandboxstack/terraform-provider-sandbox/server/mountinfo"
+
 	"github.com/sandboxstack/terraform-provider-sandbox/server/sandbox"
 )
 
@@ -320,7 +322,7 @@ func readCgroupMounts(path string) (*cgroupMounts, error) {
 		if len(a) < 5 || len(b) < 3 {
 			continue
 		}
-		m := &cgroupMount{point: unescapeMount(a[4]), root: unescapeMount(a[3])}
+		m := &cgroupMount{point: mountinfo.Unescape(a[4]), root: mountinfo.Unescape(a[3])}
 		switch b[0] {
 		case "cgroup2":
 			if out.v2 == nil {
@@ -338,25 +340,6 @@ func readCgroupMounts(path string) (*cgroupMounts, error) {
 		return nil, fmt.Errorf("read mounts: %w", err)
 	}
 	return out, nil
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space, and so on).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // readSelfCgroups parses /proc/self/cgroup: controller → cgroup path; "" is the v2 hierarchy.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sandboxstack/terraform-provider-sandbox/server/mountinfo"
+
 	"github.com/sandboxstack/terraform-provider-sandbox/server/sandbox"
 )
 
@@ -24,7 +26,7 @@ func TestReadCgroupMounts(t *testing.T) {
 	if m.v2 == nil || m.v2.point != "/sys/fs/cgroup/unified" {
 		t.Errorf("v2 mount: %+v", m.v2)
 	}
-	if got := unescapeMount(`/sys/fs/cgroup/my\040cgroup`); got != "/sys/fs/cgroup/my cgroup" {
+	if got := mountinfo.Unescape(`/sys/fs/cgroup/my\040cgroup`); got != "/sys/fs/cgroup/my cgroup" {
 		t.Errorf("unescape: %q", got)
 	}
 	if got := relCgroup("/docker/abc/x", "/docker/abc"); got != "/x" {

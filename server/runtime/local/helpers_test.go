@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sandboxstack/terraform-provider-sandbox/server/mountinfo"
+
 	"connectrpc.com/connect"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/server/proto/process"
@@ -364,7 +366,7 @@ func mountsUnder(t testing.TB, dir string) []string {
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
 		if len(fields) > 4 {
-			mp := unescapeMount(fields[4])
+			mp := mountinfo.Unescape(fields[4])
 			if mp == dir || strings.HasPrefix(mp, dir+"/") {
 				out = append(out, mp)
 			}
