@@ -15,6 +15,7 @@ import (
 
 	"github.com/sandboxstack/terraform-provider-sandbox/server/api"
 	"github.com/sandboxstack/terraform-provider-sandbox/server/apikey"
+	"github.com/sandboxstack/terraform-provider-sandbox/server/builtin"
 	"github.com/sandboxstack/terraform-provider-sandbox/server/envd"
 	"github.com/sandboxstack/terraform-provider-sandbox/server/gateway"
 	"github.com/sandboxstack/terraform-provider-sandbox/server/metrics"
@@ -56,7 +57,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, stdout io.Write
 		Logger:   log.With("part", "runtime"),
 		// The manager's own state (keys, pools) must not be visible inside sandboxes.
 		HidePaths: []string{cfg.stateDir},
-		Templates: localTemplates(filepath.Dir(cfg.envdBin)),
+		Templates: builtin.LocalTemplates(filepath.Dir(cfg.envdBin)),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("local runtime: %w", err)
@@ -65,7 +66,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, stdout io.Write
 	observer := &lateObserver{}
 	mgr, err := sandbox.NewManager(sandbox.ManagerConfig{
 		Runtime:       rt,
-		TemplatesFunc: func() []sandbox.Template { return templatesOf(rt) },
+		TemplatesFunc: func() []sandbox.Template { return builtin.Of(rt) },
 		StateDir:      filepath.Join(cfg.stateDir, "manager"),
 		EnvdVersion:   envd.Version,
 		Logger:        log.With("part", "manager"),

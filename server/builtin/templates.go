@@ -1,4 +1,7 @@
-package main
+// Package builtin holds the templates every sandbox manager offers on the local runtime (base comes from
+// the runtime itself): what each needs from the host and which services it runs beside envd. The
+// Kubernetes runtime's test node runs pods with the same templates.
+package builtin
 
 import (
 	"path/filepath"
@@ -7,12 +10,13 @@ import (
 	"github.com/sandboxstack/terraform-provider-sandbox/server/sandbox"
 )
 
-// codeInterpreterPort is where @e2b/code-interpreter finds its server in a sandbox.
-const codeInterpreterPort = 49999
+// CodeInterpreterPort is where @e2b/code-interpreter finds its server in a sandbox.
+const CodeInterpreterPort = 49999
 
-// localTemplates are the built-in templates beside base. Each declares what it needs from the host;
-// GET /templates says which are available and why not.
-func localTemplates(binDir string) []local.Template {
+// LocalTemplates are the built-in templates beside base; binDir holds our own binaries they run (the
+// code-interpreter server). Each declares what it needs from the host; GET /templates says which are
+// available and why not.
+func LocalTemplates(binDir string) []local.Template {
 	return []local.Template{{
 		Name:     "code-interpreter",
 		Requires: []string{"python3", "runuser"},
@@ -30,20 +34,25 @@ func localTemplates(binDir string) []local.Template {
 			// Code runs as the sandbox's user, as in E2B's template, not as root.
 			Command: "env HOME=/home/user USER=user LOGNAME=user runuser -u user -- " + local.BinaryPath("code-interpreter") +
 				" --listen 127.0.0.1:49999 --python /usr/bin/python3 --cwd /home/user --envd-url http://127.0.0.1:49983",
-			ReadyPort: codeInterpreterPort,
+			ReadyPort: CodeInterpreterPort,
 		}},
 	}}
 }
 
-// templateAliases are the other names clients use for a template: the SDK's defaults.
-var templateAliases = map[string][]string{
-	"code-interpreter": {"code-interpreter-v1"},
+// Aliases are the other names clients use for a template (the SDKs' defaults).
+func Aliases(template string) []string {
+	switch template {
+	case "code-interpreter":
+		return []string{"code-interpreter-v1"}
+	}
+	return nil
 }
 
-func templatesOf(rt *local.Runtime) []sandbox.Template {
+// Of reports the local runtime's templates as the manager lists them.
+func Of(rt *local.Runtime) []sandbox.Template {
 	var out []sandbox.Template
 	for _, t := range rt.Templates() {
-		out = append(out, sandbox.Template{Name: t.Name, Aliases: templateAliases[t.Name], Available: t.Available, Reason: t.Reason})
+		out = append(out, sandbox.Template{Name: t.Name, Aliases: Aliases(t.Name), Available: t.Available, Reason: t.Reason})
 	}
 	return out
 }
