@@ -40,6 +40,11 @@ resource "sandbox_pool" "interpreter" {
   template = local.interpreter
   size     = 1
   timeout  = 600
+
+  resources = {
+    cpu_millis = 1000
+    memory_mb  = 1024
+  }
 }
 
 resource "sandbox_api_key" "local" {

@@ -10,18 +10,27 @@ import (
 // Pool is a warm pool as the admin API reports it. Timeout is in seconds (0: each sandbox keeps
 // the timeout its create request asks for). Ready is how many warm sandboxes exist right now.
 type Pool struct {
-	Name     string `json:"name"`
-	Template string `json:"template"`
-	Size     int64  `json:"size"`
-	Timeout  int64  `json:"timeout"`
-	Ready    int64  `json:"ready"`
+	Name      string    `json:"name"`
+	Template  string    `json:"template"`
+	Size      int64     `json:"size"`
+	Timeout   int64     `json:"timeout"`
+	Resources Resources `json:"resources"`
+	Ready     int64     `json:"ready"`
+}
+
+// Resources are the CPU (millicores) and memory (MB) of each sandbox of a pool; 0 keeps the
+// template's.
+type Resources struct {
+	CPUMillis int64 `json:"cpuMillis"`
+	MemoryMB  int64 `json:"memoryMB"`
 }
 
 // PoolSpec is the body of PUT /admin/pools/{name}.
 type PoolSpec struct {
-	Template string `json:"template"`
-	Size     int64  `json:"size"`
-	Timeout  int64  `json:"timeout"`
+	Template  string    `json:"template"`
+	Size      int64     `json:"size"`
+	Timeout   int64     `json:"timeout"`
+	Resources Resources `json:"resources"`
 }
 
 // ListPools returns every pool.

@@ -76,7 +76,7 @@ func (f *fakeManager) handler() http.Handler {
 		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		p := Pool{Name: r.PathValue("name"), Template: spec.Template, Size: spec.Size, Timeout: spec.Timeout, Ready: spec.Size}
+		p := Pool{Name: r.PathValue("name"), Template: spec.Template, Size: spec.Size, Timeout: spec.Timeout, Resources: spec.Resources, Ready: spec.Size}
 		f.pools[p.Name] = p
 		writeJSON(w, 200, p)
 	}))
@@ -125,11 +125,11 @@ func TestPoolLifecycle(t *testing.T) {
 	if _, err := c.GetPool(ctx, "warm"); !IsNotFound(err) {
 		t.Fatalf("GetPool before create: %v, want not found", err)
 	}
-	p, err := c.PutPool(ctx, "warm", PoolSpec{Template: "base", Size: 2, Timeout: 60})
+	p, err := c.PutPool(ctx, "warm", PoolSpec{Template: "base", Size: 2, Timeout: 60, Resources: Resources{CPUMillis: 500, MemoryMB: 256}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p != (Pool{Name: "warm", Template: "base", Size: 2, Timeout: 60, Ready: 2}) {
+	if p != (Pool{Name: "warm", Template: "base", Size: 2, Timeout: 60, Resources: Resources{CPUMillis: 500, MemoryMB: 256}, Ready: 2}) {
 		t.Fatalf("PutPool = %+v", p)
 	}
 	if got, err := c.GetPool(ctx, "warm"); err != nil || got != p {

@@ -40,11 +40,18 @@ type accManager struct {
 // resource.Test skips it, before paying for a manager.
 func startManager(t *testing.T) *accManager {
 	t.Helper()
+	return startManagerWith(t, managerharness.Options{})
+}
+
+// startManagerWith is startManager with harness options (the admin key and log level are set here).
+func startManagerWith(t *testing.T, opts managerharness.Options) *accManager {
+	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 to run it (make test does)")
 	}
 	adminKey := "adm-" + acctest.RandString(24)
-	m := managerharness.Start(t, managerharness.Options{AdminKey: adminKey, LogLevel: "info"})
+	opts.AdminKey, opts.LogLevel = adminKey, "info"
+	m := managerharness.Start(t, opts)
 	admin, err := client.New(m.URL(), adminKey)
 	if err != nil {
 		t.Fatal(err)

@@ -64,6 +64,7 @@ type poolModel struct {
 	Template     types.String   `tfsdk:"template"`
 	Size         types.Int64    `tfsdk:"size"`
 	Timeout      types.Int64    `tfsdk:"timeout"`
+	Resources    types.Object   `tfsdk:"resources"`
 	WaitForReady types.Bool     `tfsdk:"wait_for_ready"`
 	Endpoint     types.String   `tfsdk:"endpoint"`
 	AdminKey     types.String   `tfsdk:"admin_key"`
@@ -117,6 +118,29 @@ func (r *poolResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 					"after the client claims it unless the client extends it. `0` (the default) keeps the timeout the " +
 					"client's create request asks for.",
 				Validators: []validator.Int64{int64validator.Between(0, 1<<31)},
+			},
+			"resources": schema.SingleNestedAttribute{
+				Optional: true,
+				MarkdownDescription: "CPU and memory of each sandbox of the pool, overriding the template's; reported to " +
+					"E2B clients as the sandbox's `cpuCount` (whole CPUs, rounded up) and `memoryMB`. The local runtime " +
+					"enforces them with cgroups where the machine lets it (else the manager logs that it runs without " +
+					"limits); the Kubernetes runtime sets them as the pod's requests and limits. Changed in place: the " +
+					"manager replaces the warm sandboxes; sandboxes already claimed keep what they started with. Omit " +
+					"it to keep the template's resources.",
+				Attributes: map[string]schema.Attribute{
+					"cpu_millis": schema.Int64Attribute{
+						Optional: true,
+						MarkdownDescription: fmt.Sprintf("CPU in millicores (`1000` = one core), %d to %d. Unset keeps the template's.",
+							MinCPUMillis, MaxCPUMillis),
+						Validators: []validator.Int64{int64validator.Between(MinCPUMillis, MaxCPUMillis)},
+					},
+					"memory_mb": schema.Int64Attribute{
+						Optional: true,
+						MarkdownDescription: fmt.Sprintf("Memory in MB, %d to %d. Unset keeps the template's.", MinMemoryMB, MaxMemoryMB),
+						Validators:          []validator.Int64{int64validator.Between(MinMemoryMB, MaxMemoryMB)},
+					},
+				},
+				Validators: []validator.Object{resourcesNotEmpty{}},
 			},
 			"wait_for_ready": schema.BoolAttribute{
 				Optional: true,
@@ -222,6 +246,7 @@ func (r *poolResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	state.Name = types.StringValue(got.Name)
 	state.Size = types.Int64Value(got.Size)
 	state.Timeout = types.Int64Value(got.Timeout)
+	state.Resources = resourcesValue(got.Resources)
 	if state.WaitForReady.IsNull() {
 		state.WaitForReady = types.BoolValue(true)
 	}
@@ -317,7 +342,13 @@ func (r *poolResource) ImportState(ctx context.Context, req resource.ImportState
 }
 
 func (m poolModel) spec() client.PoolSpec {
-	return client.PoolSpec{Template: m.Template.ValueString(), Size: m.Size.ValueInt64(), Timeout: m.Timeout.ValueInt64()}
+	spec := client.PoolSpec{Template: m.Template.ValueString(), Size: m.Size.ValueInt64(), Timeout: m.Timeout.ValueInt64()}
+	if !m.Resources.IsNull() && !m.Resources.IsUnknown() {
+		attrs := m.Resources.Attributes()
+		spec.Resources.CPUMillis = int64Attr(attrs["cpu_millis"])
+		spec.Resources.MemoryMB = int64Attr(attrs["memory_mb"])
+	}
+	return spec
 }
 
 // templateJSON is a private-state value (private state holds JSON).

@@ -1,8 +1,15 @@
 package pool_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -13,6 +20,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/client"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/managerharness"
+	"github.com/sandboxstack/terraform-provider-sandbox/server/runtime/local"
 )
 
 func poolConfig(m *accManager, name, template string, size, timeout int) string {
@@ -304,6 +313,237 @@ resource "sandbox_pool" "test" {
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)want an http:// or https:// URL`),
 			},
+			{
+				Config: `
+resource "sandbox_pool" "test" {
+  name      = "ok"
+  template  = "base"
+  size      = 1
+  resources = {}
+}
+`,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Empty Sandbox Pool Resources.*cpu_millis.*memory_mb`),
+			},
+			{
+				Config: `
+resource "sandbox_pool" "test" {
+  name      = "ok"
+  template  = "base"
+  size      = 1
+  resources = { cpu_millis = 50 }
+}
+`,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)cpu_millis.*between 100 and 64000`),
+			},
+			{
+				Config: `
+resource "sandbox_pool" "test" {
+  name      = "ok"
+  template  = "base"
+  size      = 1
+  resources = { memory_mb = 16 }
+}
+`,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)memory_mb.*between 64 and 262144`),
+			},
 		},
 	})
+}
+
+func poolResourcesConfig(m *accManager, name, resources string) string {
+	return m.providerConfig() + fmt.Sprintf(`
+resource "sandbox_pool" "test" {
+  name     = %q
+  template = "base"
+  size     = 1
+%s
+}
+`, name, resources)
+}
+
+// checkPoolResources asserts the manager's pool resources, and what an E2B client sees of a sandbox
+// claimed from the pool (GET /sandboxes/{id}: cpuCount, memoryMB).
+func checkPoolResources(t *testing.T, m *accManager, name string, want client.Resources, cpuCount, memoryMB int) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		ctx := testContext(t)
+		p, err := m.Admin.GetPool(ctx, name)
+		if err != nil {
+			return err
+		}
+		if p.Resources != want {
+			return fmt.Errorf("manager has pool resources %+v, want %+v", p.Resources, want)
+		}
+		if p.Ready < 1 {
+			return fmt.Errorf("pool %q has no warm sandbox after apply", name)
+		}
+		sb, err := m.Client().CreateContext(ctx, managerharness.CreateOptions{Template: "base"})
+		if err != nil {
+			return fmt.Errorf("create from the pool: %w", err)
+		}
+		defer m.Client().Kill(sb.SandboxID)
+		info, err := sandboxInfo(ctx, m, sb.SandboxID)
+		if err != nil {
+			return err
+		}
+		if info.CPUCount != cpuCount || info.MemoryMB != memoryMB {
+			return fmt.Errorf("sandbox %s reports %d CPU / %d MB, want %d / %d", sb.SandboxID, info.CPUCount, info.MemoryMB, cpuCount, memoryMB)
+		}
+		return nil
+	}
+}
+
+type sandboxDetail struct {
+	CPUCount int `json:"cpuCount"`
+	MemoryMB int `json:"memoryMB"`
+}
+
+// sandboxInfo is E2B's GET /sandboxes/{id}, as the SDK's getInfo calls it.
+func sandboxInfo(ctx context.Context, m *accManager, id string) (sandboxDetail, error) {
+	var out sandboxDetail
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.URL()+"/sandboxes/"+id, nil)
+	if err != nil {
+		return out, err
+	}
+	req.Header.Set("X-API-Key", m.APIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return out, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return out, fmt.Errorf("GET /sandboxes/%s: %s %s", id, resp.Status, b)
+	}
+	return out, json.NewDecoder(resp.Body).Decode(&out)
+}
+
+// TestAccPool_resources: CPU and memory per pool, created, imported, changed in place (the warm
+// sandboxes are replaced), removed, and changed out of band (drift).
+func TestAccPool_resources(t *testing.T) {
+	m := startManager(t)
+	hostCPUs, hostMemoryMB := local.HostResources()
+	name := randomName()
+	const addr = "sandbox_pool.test"
+	both := poolResourcesConfig(m, name, `  resources = {
+    cpu_millis = 500
+    memory_mb  = 256
+  }`)
+	memoryOnly := poolResourcesConfig(m, name, `  resources = {
+    memory_mb = 384
+  }`)
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		CheckDestroy:             checkPoolGone(t, m, name),
+		Steps: []resource.TestStep{
+			{
+				Config: both,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("resources"), knownvalue.ObjectExact(map[string]knownvalue.Check{
+						"cpu_millis": knownvalue.Int64Exact(500),
+						"memory_mb":  knownvalue.Int64Exact(256),
+					})),
+				},
+				// 500 millicores are reported as one whole CPU, as E2B reports CPUs.
+				Check: checkPoolResources(t, m, name, client.Resources{CPUMillis: 500, MemoryMB: 256}, 1, 256),
+			},
+			{ResourceName: addr, ImportState: true, ImportStateVerify: true},
+			{
+				Config: memoryOnly,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("resources").AtMapKey("cpu_millis"), knownvalue.Null()),
+				},
+				// Without cpu_millis the template's CPU applies: base sets none, so the sandbox shares the
+				// machine's CPUs, which the manager reports.
+				Check: checkPoolResources(t, m, name, client.Resources{MemoryMB: 384}, hostCPUs, 384),
+			},
+			{ResourceName: addr, ImportState: true, ImportStateVerify: true},
+			{
+				PreConfig: func() {
+					if _, err := m.Admin.PutPool(testContext(t), name, client.PoolSpec{Template: "base", Size: 1, Resources: client.Resources{MemoryMB: 1024}}); err != nil {
+						t.Fatalf("change resources out of band: %v", err)
+					}
+				},
+				Config:             memoryOnly,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: poolResourcesConfig(m, name, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("resources"), knownvalue.Null()),
+				},
+				Check: checkPoolResources(t, m, name, client.Resources{}, hostCPUs, hostMemoryMB),
+			},
+		},
+	})
+}
+
+// TestAccPool_waitTimeout: a pool whose sandboxes never get ready fails the apply when the create
+// timeout passes, naming what to check; the pool exists and is tainted, so the next apply replaces it.
+// The manager gets an envd without the code-interpreter binary beside it, which makes the
+// code-interpreter template unavailable without depending on speed.
+func TestAccPool_waitTimeout(t *testing.T) {
+	_, envdBin := managerharness.Binaries(t)
+	lonely := filepath.Join(t.TempDir(), "envd")
+	copyExecutable(t, envdBin, lonely)
+	m := startManagerWith(t, managerharness.Options{EnvdBin: lonely})
+	ts, err := m.Admin.Templates(testContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(ts, func(tp client.Template) bool { return tp.TemplateID == "code-interpreter" }); i < 0 || ts[i].Available {
+		t.Fatalf("precondition: want code-interpreter listed and unavailable on this manager, got %+v", ts)
+	}
+	name := randomName()
+	const addr = "sandbox_pool.test"
+	cfg := func(template string) string {
+		return m.providerConfig() + fmt.Sprintf(`
+resource "sandbox_pool" "test" {
+  name     = %q
+  template = %q
+  size     = 1
+  timeouts {
+    create = "3s"
+  }
+}
+`, name, template)
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		CheckDestroy:             checkPoolGone(t, m, name),
+		Steps: []resource.TestStep{
+			{
+				Config:      cfg("code-interpreter"),
+				ExpectError: regexp.MustCompile(`(?s)Sandbox Pool Not Ready.*0\s+of\s+1\s+warm\s+sandboxes\s+after\s+3s.*sandbox_templates`),
+			},
+			{
+				// The failed create left the pool in state, tainted: the plan replaces it.
+				Config: cfg("base"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionDestroyBeforeCreate),
+				}},
+				Check: checkPool(t, m, name, 1, 0),
+			},
+		},
+	})
+}
+
+func copyExecutable(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
 }

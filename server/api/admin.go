@@ -20,26 +20,35 @@ var poolNamePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // poolJSON is a pool on the admin API; timeout in seconds.
 type poolJSON struct {
-	Name     string `json:"name"`
-	Template string `json:"template"`
-	Size     int    `json:"size"`
-	Timeout  int64  `json:"timeout"`
-	Ready    int    `json:"ready"`
+	Name      string        `json:"name"`
+	Template  string        `json:"template"`
+	Size      int           `json:"size"`
+	Timeout   int64         `json:"timeout"`
+	Resources resourcesJSON `json:"resources"`
+	Ready     int           `json:"ready"`
+}
+
+// resourcesJSON are a pool's per-sandbox resources; 0 keeps the template's.
+type resourcesJSON struct {
+	CPUMillis int64 `json:"cpuMillis"`
+	MemoryMB  int64 `json:"memoryMB"`
 }
 
 type putPoolBody struct {
-	Template string `json:"template"`
-	Size     *int   `json:"size"`
-	Timeout  *int64 `json:"timeout"`
+	Template  string         `json:"template"`
+	Size      *int           `json:"size"`
+	Timeout   *int64         `json:"timeout"`
+	Resources *resourcesJSON `json:"resources"`
 }
 
 func toPool(p sandbox.Pool) poolJSON {
 	return poolJSON{
-		Name:     p.Name,
-		Template: p.Template,
-		Size:     p.Size,
-		Timeout:  int64(p.Timeout / time.Second),
-		Ready:    p.Ready,
+		Name:      p.Name,
+		Template:  p.Template,
+		Size:      p.Size,
+		Timeout:   int64(p.Timeout / time.Second),
+		Resources: resourcesJSON{CPUMillis: p.Resources.CPUMillis, MemoryMB: p.Resources.MemoryMB},
+		Ready:     p.Ready,
 	}
 }
 
@@ -79,7 +88,8 @@ func (s *server) getPool(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toPool(p))
 }
 
-// putPool creates or replaces a pool: {"template","size","timeout"} (seconds; 0 = request's).
+// putPool creates or replaces a pool: {"template","size","timeout","resources"} (timeout in seconds, 0 =
+// the request's; resources {"cpuMillis","memoryMB"}, 0 or absent = the template's).
 func (s *server) putPool(w http.ResponseWriter, r *http.Request) {
 	name, ok := poolName(w, r)
 	if !ok {
@@ -107,6 +117,9 @@ func (s *server) putPool(w http.ResponseWriter, r *http.Request) {
 	p := sandbox.Pool{Name: name, Template: body.Template, Size: *body.Size}
 	if body.Timeout != nil {
 		p.Timeout = time.Duration(*body.Timeout) * time.Second
+	}
+	if body.Resources != nil {
+		p.Resources = sandbox.Limits{CPUMillis: body.Resources.CPUMillis, MemoryMB: body.Resources.MemoryMB}
 	}
 	got, err := s.sandboxes.PutPool(r.Context(), p)
 	if err != nil {

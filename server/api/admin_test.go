@@ -17,12 +17,23 @@ func TestAdminPools(t *testing.T) {
 	resp, b = e.admin(t, "PUT", "/admin/pools/warm-base", `{"template":"base","size":3,"timeout":600}`)
 	wantStatus(t, resp, b, http.StatusOK)
 	m := asMap(t, b)
-	wantKeys(t, m, "name", "template", "size", "timeout", "ready")
+	wantKeys(t, m, "name", "template", "size", "timeout", "resources", "ready")
 	if m["name"] != "warm-base" || m["size"] != 3.0 || m["timeout"] != 600.0 || m["ready"] != 1.0 {
 		t.Errorf("pool %v", m)
 	}
 	if p := e.fake.pools["warm-base"]; p.Timeout != 10*time.Minute || p.Template != "base" {
 		t.Errorf("pool passed %+v", p)
+	}
+	if r, _ := m["resources"].(map[string]any); r["cpuMillis"] != 0.0 || r["memoryMB"] != 0.0 {
+		t.Errorf("resources without a setting = %v, want zeros (the template's)", m["resources"])
+	}
+	resp, b = e.admin(t, "PUT", "/admin/pools/warm-base", `{"template":"base","size":3,"resources":{"cpuMillis":500,"memoryMB":256}}`)
+	wantStatus(t, resp, b, http.StatusOK)
+	if r, _ := asMap(t, b)["resources"].(map[string]any); r["cpuMillis"] != 500.0 || r["memoryMB"] != 256.0 {
+		t.Errorf("resources = %s", b)
+	}
+	if p := e.fake.pools["warm-base"]; p.Resources.CPUMillis != 500 || p.Resources.MemoryMB != 256 {
+		t.Errorf("resources passed %+v", p.Resources)
 	}
 	resp, b = e.admin(t, "GET", "/admin/pools/warm-base", "")
 	wantStatus(t, resp, b, http.StatusOK)

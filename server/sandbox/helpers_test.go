@@ -233,6 +233,20 @@ func (e *env) runtimeIDs() map[string]bool {
 	return out
 }
 
+// runtimeLimits are the limits the runtime applied to each sandbox it runs.
+func (e *env) runtimeLimits() map[string]sandbox.Limits {
+	e.t.Helper()
+	insts, err := e.rt.List(context.Background())
+	if err != nil {
+		e.t.Fatalf("runtime List: %v", err)
+	}
+	out := map[string]sandbox.Limits{}
+	for _, in := range insts {
+		out[in.Spec.ID] = in.Spec.Limits
+	}
+	return out
+}
+
 // envdGet GETs path from the sandbox's envd through the runtime and decodes the JSON answer.
 func (e *env) envdGet(id, token, path string, out any) int {
 	e.t.Helper()

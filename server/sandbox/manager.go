@@ -83,8 +83,9 @@ type Manager struct {
 
 // entry is the registry's record of one sandbox.
 type entry struct {
-	sb   Sandbox // the user's view (no reserved metadata)
-	pool string  // the pool it was started for; "" when started for a Create
+	sb     Sandbox // the user's view (no reserved metadata)
+	pool   string  // the pool it was started for; "" when started for a Create
+	limits Limits  // what the runtime applied: a pool's warm members are replaced when it changes
 	// warm: waiting in its pool, invisible to users. claiming: handed to a Create that is still
 	// initialising it, invisible too. Neither: a user's sandbox.
 	warm     bool
@@ -258,7 +259,7 @@ func (m *Manager) startCold(ctx context.Context, tmpl Template, alias string, re
 		AccessToken: token,
 		Metadata:    specMeta,
 		EndAt:       m.now().Add(timeout),
-		Limits:      m.limits(tmpl),
+		Limits:      m.limits(tmpl, Limits{}),
 	}
 	if _, err := m.rt.Start(ctx, spec); err != nil {
 		return nil, fmt.Errorf("create sandbox from %q: %w", tmpl.Name, err)
@@ -272,7 +273,7 @@ func (m *Manager) startCold(ctx context.Context, tmpl Template, alias string, re
 	// Times come from the manager's clock, like those of claimed pool members, so that List orders
 	// both kinds consistently. The lifetime counts from when the sandbox is usable.
 	now := m.now()
-	e := &entry{sb: m.sandboxFor(tmpl, id, token, alias, req.OwnerKey, metadata)}
+	e := &entry{sb: m.sandboxFor(tmpl, spec.Limits, id, token, alias, req.OwnerKey, metadata), limits: spec.Limits}
 	e.sb.StartedAt = now
 	e.sb.EndAt = now.Add(timeout)
 	m.mu.Lock()
@@ -283,9 +284,10 @@ func (m *Manager) startCold(ctx context.Context, tmpl Template, alias string, re
 	return cloneSandbox(&sb), nil
 }
 
-// sandboxFor builds the user's view of a new sandbox; times are set by the caller.
-func (m *Manager) sandboxFor(tmpl Template, id, token, alias, owner string, metadata map[string]string) Sandbox {
-	cpu, mem := tmpl.CPUCount, tmpl.MemoryMB
+// sandboxFor builds the user's view of a new sandbox with the limits the runtime applied; times are
+// set by the caller. E2B reports whole CPUs: a fraction of one is reported as 1.
+func (m *Manager) sandboxFor(tmpl Template, l Limits, id, token, alias, owner string, metadata map[string]string) Sandbox {
+	cpu, mem := int((l.CPUMillis+999)/1000), int(l.MemoryMB)
 	if cpu == 0 {
 		cpu = m.cfg.DefaultCPU
 	}
@@ -308,9 +310,17 @@ func (m *Manager) sandboxFor(tmpl Template, id, token, alias, owner string, meta
 	}
 }
 
-// limits are the template's own resources; the Default* values are for reporting only.
-func (m *Manager) limits(t Template) Limits {
-	return Limits{CPUMillis: int64(t.CPUCount) * 1000, MemoryMB: int64(t.MemoryMB)}
+// limits are the template's own resources, with a pool's resources taking precedence field by field;
+// the Default* values are for reporting only.
+func (m *Manager) limits(t Template, pool Limits) Limits {
+	l := Limits{CPUMillis: int64(t.CPUCount) * 1000, MemoryMB: int64(t.MemoryMB)}
+	if pool.CPUMillis != 0 {
+		l.CPUMillis = pool.CPUMillis
+	}
+	if pool.MemoryMB != 0 {
+		l.MemoryMB = pool.MemoryMB
+	}
+	return l
 }
 
 // sandboxEnv is a sandbox's default environment: the request's variables and E2B's own, which win.

@@ -18,6 +18,11 @@ func TestPoolValidation(t *testing.T) {
 		{Name: "-x", Template: "base", Size: 1},
 		{Name: "ok", Template: "base", Size: -1},
 		{Name: "ok", Template: "base", Size: 101},
+		{Name: "ok", Template: "base", Size: 1, Resources: sandbox.Limits{CPUMillis: 50}},
+		{Name: "ok", Template: "base", Size: 1, Resources: sandbox.Limits{CPUMillis: -1000}},
+		{Name: "ok", Template: "base", Size: 1, Resources: sandbox.Limits{MemoryMB: 32}},
+		{Name: "ok", Template: "base", Size: 1, Resources: sandbox.Limits{MemoryMB: 1 << 30}},
+		{Name: "ok", Template: "base", Size: 1, Resources: sandbox.Limits{Pids: 10}},
 	} {
 		if _, err := e.mgr.PutPool(ctx, p); !errors.Is(err, sandbox.ErrInvalid) {
 			t.Errorf("PutPool(%+v): %v, want ErrInvalid", p, err)
@@ -155,5 +160,67 @@ func TestConcurrentClaims(t *testing.T) {
 		if !e.runtimeIDs()[id] {
 			t.Errorf("created %s is not running", id)
 		}
+	}
+}
+
+// TestPoolResources: a pool's resources reach the runtime for its warm members, are what a claimed
+// sandbox reports, replace the warm members when changed, and survive a restart.
+func TestPoolResources(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	want := sandbox.Limits{CPUMillis: 500, MemoryMB: 256}
+	p, err := e.mgr.PutPool(ctx, sandbox.Pool{Name: "sized", Template: "base", Size: 2, Resources: want})
+	if err != nil {
+		t.Fatalf("PutPool: %v", err)
+	}
+	if p.Resources != want {
+		t.Errorf("PutPool returned resources %+v, want %+v", p.Resources, want)
+	}
+	eventually(t, "the pool to fill", func() bool { return e.poolReady("sized") == 2 })
+	first := e.runtimeLimits()
+	for id, l := range first {
+		if l != want {
+			t.Errorf("warm member %s runs with %+v, want %+v", id, l, want)
+		}
+	}
+
+	sb := e.create(sandbox.CreateRequest{Template: "base"})
+	if _, warm := first[sb.ID]; !warm {
+		t.Fatalf("create did not claim a warm member")
+	}
+	if sb.CPUCount != 1 || sb.MemoryMB != 256 {
+		t.Errorf("claimed sandbox reports %d CPU / %d MB, want 1 (500m rounds up) / 256", sb.CPUCount, sb.MemoryMB)
+	}
+	cold := e.create(sandbox.CreateRequest{Template: "other"})
+	if cold.CPUCount != 2 || cold.MemoryMB != 512 {
+		t.Errorf("a sandbox of another template reports %d CPU / %d MB, want the defaults 2 / 512", cold.CPUCount, cold.MemoryMB)
+	}
+
+	bigger := sandbox.Limits{CPUMillis: 1500, MemoryMB: 384}
+	if _, err := e.mgr.PutPool(ctx, sandbox.Pool{Name: "sized", Template: "base", Size: 2, Resources: bigger}); err != nil {
+		t.Fatalf("PutPool (resize resources): %v", err)
+	}
+	eventually(t, "the warm members to be replaced", func() bool {
+		n := 0
+		for id, l := range e.runtimeLimits() {
+			if _, old := first[id]; old && id != sb.ID {
+				return false
+			}
+			if l == bigger {
+				n++
+			}
+		}
+		return n == 2 && e.poolReady("sized") == 2
+	})
+	if got, err := e.mgr.Get(ctx, sb.ID); err != nil || got.MemoryMB != 256 {
+		t.Errorf("the sandbox claimed before the change: %+v %v, want it kept with 256 MB", got, err)
+	}
+
+	e.restart(nil)
+	if p, err := e.mgr.GetPool(ctx, "sized"); err != nil || p.Resources != bigger {
+		t.Errorf("after a restart the pool is %+v %v, want resources %+v", p, err, bigger)
+	}
+	if sb := e.create(sandbox.CreateRequest{Template: "base"}); sb.CPUCount != 2 || sb.MemoryMB != 384 {
+		t.Errorf("claimed after restart: %d CPU / %d MB, want 2 / 384", sb.CPUCount, sb.MemoryMB)
 	}
 }

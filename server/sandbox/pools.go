@@ -28,6 +28,9 @@ func (m *Manager) PutPool(ctx context.Context, p Pool) (Pool, error) {
 	if p.Timeout < 0 {
 		return Pool{}, fmt.Errorf("put pool %q: timeout %s: %w", p.Name, p.Timeout, ErrInvalid)
 	}
+	if err := validPoolResources(p.Resources); err != nil {
+		return Pool{}, fmt.Errorf("put pool %q: %w", p.Name, err)
+	}
 	tmpl, err := m.resolveTemplate(p.Template)
 	if err != nil {
 		return Pool{}, fmt.Errorf("put pool %q: %w", p.Name, err)
@@ -52,7 +55,8 @@ func (m *Manager) PutPool(ctx context.Context, p Pool) (Pool, error) {
 	// A template change makes every warm member of the old template surplus.
 	m.trimPools(ctx)
 	m.kickRefill()
-	m.log.Info("pool saved", "pool", p.Name, "template", p.Template, "size", p.Size)
+	m.log.Info("pool saved", "pool", p.Name, "template", p.Template, "size", p.Size,
+		"cpu_millis", p.Resources.CPUMillis, "memory_mb", p.Resources.MemoryMB)
 	return m.GetPool(ctx, p.Name)
 }
 
@@ -112,9 +116,31 @@ func (m *Manager) warmCountLocked(pool string) int {
 	return n
 }
 
-// trimPools stops warm members beyond their pool's size, of a template their pool no longer has, or
-// of a pool that no longer exists.
+// validPoolResources checks a pool's resources against the Min/MaxPool bounds (0 = the template's).
+func validPoolResources(l Limits) error {
+	var problems []string
+	if l.CPUMillis != 0 && (l.CPUMillis < MinPoolCPUMillis || l.CPUMillis > MaxPoolCPUMillis) {
+		problems = append(problems, fmt.Sprintf("cpu %dm not in [%dm, %dm]", l.CPUMillis, MinPoolCPUMillis, MaxPoolCPUMillis))
+	}
+	if l.MemoryMB != 0 && (l.MemoryMB < MinPoolMemoryMB || l.MemoryMB > MaxPoolMemoryMB) {
+		problems = append(problems, fmt.Sprintf("memory %d MB not in [%d, %d] MB", l.MemoryMB, MinPoolMemoryMB, MaxPoolMemoryMB))
+	}
+	if l.Pids != 0 {
+		problems = append(problems, "a process limit cannot be set per pool")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("resources: %s: %w", strings.Join(problems, "; "), ErrInvalid)
+	}
+	return nil
+}
+
+// trimPools stops warm members beyond their pool's size, of a template or resources their pool no
+// longer has, or of a pool that no longer exists.
 func (m *Manager) trimPools(ctx context.Context) {
+	templates := map[string]Template{}
+	for _, t := range m.Templates() {
+		templates[t.Name] = t
+	}
 	m.mu.Lock()
 	byPool := map[string][]*entry{}
 	for _, e := range m.boxes {
@@ -126,13 +152,15 @@ func (m *Manager) trimPools(ctx context.Context) {
 	for name, members := range byPool {
 		p, ok := m.pools[name]
 		keep := 0
+		var want Limits
 		if ok {
 			keep = p.Size
+			want = m.limits(templates[p.Template], p.Resources)
 		}
 		// Keep the oldest: they have been warm longest and are surely settled.
 		slices.SortFunc(members, func(a, b *entry) int { return a.sb.StartedAt.Compare(b.sb.StartedAt) })
 		for _, e := range members {
-			if keep > 0 && e.sb.Template == p.Template {
+			if keep > 0 && e.sb.Template == p.Template && e.limits == want {
 				keep--
 				continue
 			}
@@ -206,7 +234,7 @@ func (m *Manager) claim(ctx context.Context, tmpl Template, alias string, req Cr
 	}
 	now := m.now()
 	m.mu.Lock()
-	sb := m.sandboxFor(tmpl, id, token, alias, req.OwnerKey, metadata)
+	sb := m.sandboxFor(tmpl, e.limits, id, token, alias, req.OwnerKey, metadata)
 	// To the user the sandbox starts now: that keeps List's order the order of creation.
 	sb.StartedAt = now
 	sb.EndAt = now.Add(timeout)
@@ -302,17 +330,17 @@ func (m *Manager) startWarm(p Pool) error {
 		EnvVars:     sandboxEnv(nil, id, tmpl.Name),
 		AccessToken: token,
 		Metadata:    map[string]string{metaPool: p.Name},
-		Limits:      m.limits(tmpl),
+		Limits:      m.limits(tmpl, p.Resources),
 	}
 	inst, err := m.rt.Start(m.ctx, spec)
 	if err != nil {
 		return fmt.Errorf("warm sandbox for pool %q: %w", p.Name, err)
 	}
-	e := &entry{sb: m.sandboxFor(tmpl, id, token, tmpl.Name, "", nil), pool: p.Name, warm: true}
+	e := &entry{sb: m.sandboxFor(tmpl, spec.Limits, id, token, tmpl.Name, "", nil), pool: p.Name, warm: true, limits: spec.Limits}
 	e.sb.StartedAt = inst.StartedAt
 	m.mu.Lock()
 	cur, ok := m.pools[p.Name]
-	if ok && !m.closed && cur.Template == tmpl.Name && m.warmCountLocked(p.Name) < cur.Size {
+	if ok && !m.closed && cur.Template == tmpl.Name && cur.Resources == p.Resources && m.warmCountLocked(p.Name) < cur.Size {
 		m.boxes[id] = e
 		m.mu.Unlock()
 		m.log.Info("warm sandbox ready", "id", id, "pool", p.Name)

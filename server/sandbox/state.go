@@ -29,6 +29,8 @@ type poolRecord struct {
 	Template  string `json:"template"`
 	Size      int    `json:"size"`
 	TimeoutMS int64  `json:"timeoutMs,omitempty"`
+	CPUMillis int64  `json:"cpuMillis,omitempty"`
+	MemoryMB  int64  `json:"memoryMB,omitempty"`
 }
 
 // sandboxRecord is the manager's view of one user sandbox as stored in sandboxes.json: what changed
@@ -76,7 +78,8 @@ func (m *Manager) persistPools() error {
 	recs := make([]poolRecord, 0, len(m.pools))
 	for _, name := range slices.Sorted(maps.Keys(m.pools)) {
 		p := m.pools[name]
-		recs = append(recs, poolRecord{Name: p.Name, Template: p.Template, Size: p.Size, TimeoutMS: p.Timeout.Milliseconds()})
+		recs = append(recs, poolRecord{Name: p.Name, Template: p.Template, Size: p.Size, TimeoutMS: p.Timeout.Milliseconds(),
+			CPUMillis: p.Resources.CPUMillis, MemoryMB: p.Resources.MemoryMB})
 	}
 	m.mu.Unlock()
 	raw, err := json.MarshalIndent(recs, "", "  ")
@@ -159,7 +162,8 @@ func (m *Manager) recover(parent context.Context) error {
 		}
 	}
 	for _, r := range pools {
-		m.pools[r.Name] = Pool{Name: r.Name, Template: r.Template, Size: r.Size, Timeout: time.Duration(r.TimeoutMS) * time.Millisecond}
+		m.pools[r.Name] = Pool{Name: r.Name, Template: r.Template, Size: r.Size, Timeout: time.Duration(r.TimeoutMS) * time.Millisecond,
+			Resources: Limits{CPUMillis: r.CPUMillis, MemoryMB: r.MemoryMB}}
 	}
 
 	insts, err := m.rt.List(ctx)
@@ -179,7 +183,7 @@ func (m *Manager) recover(parent context.Context) error {
 			tmpl = Template{Name: spec.Template}
 		}
 		if rec, ok := saved[spec.ID]; ok {
-			e := &entry{sb: m.sandboxFor(tmpl, spec.ID, spec.AccessToken, rec.Alias, rec.OwnerKey, userMetadata(rec.Metadata))}
+			e := &entry{sb: m.sandboxFor(tmpl, spec.Limits, spec.ID, spec.AccessToken, rec.Alias, rec.OwnerKey, userMetadata(rec.Metadata)), limits: spec.Limits}
 			e.sb.StartedAt, e.sb.EndAt = rec.StartedAt, rec.EndAt
 			m.boxes[spec.ID] = e
 		} else if pool := poolOf(spec); pool != "" {
@@ -187,7 +191,7 @@ func (m *Manager) recover(parent context.Context) error {
 				orphans = append(orphans, spec.ID)
 				continue
 			}
-			e := &entry{sb: m.sandboxFor(tmpl, spec.ID, spec.AccessToken, tmpl.Name, "", nil), pool: pool, warm: true}
+			e := &entry{sb: m.sandboxFor(tmpl, spec.Limits, spec.ID, spec.AccessToken, tmpl.Name, "", nil), pool: pool, warm: true, limits: spec.Limits}
 			e.sb.StartedAt = inst.StartedAt
 			m.boxes[spec.ID] = e
 		} else {
@@ -195,7 +199,7 @@ func (m *Manager) recover(parent context.Context) error {
 			if alias == "" {
 				alias = spec.Template
 			}
-			e := &entry{sb: m.sandboxFor(tmpl, spec.ID, spec.AccessToken, alias, spec.Metadata[metaOwner], userMetadata(spec.Metadata))}
+			e := &entry{sb: m.sandboxFor(tmpl, spec.Limits, spec.ID, spec.AccessToken, alias, spec.Metadata[metaOwner], userMetadata(spec.Metadata)), limits: spec.Limits}
 			e.sb.StartedAt, e.sb.EndAt = inst.StartedAt, spec.EndAt
 			m.boxes[spec.ID] = e
 		}

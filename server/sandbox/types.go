@@ -75,8 +75,19 @@ type Pool struct {
 	Template string
 	Size     int
 	Timeout  time.Duration // default timeout of sandboxes claimed from the pool (0 = request's)
-	Ready    int           // warm sandboxes ready now (status)
+	// Resources are the CPU and memory of the pool's sandboxes; a zero field keeps the template's.
+	// Pids is not configurable per pool and must be 0.
+	Resources Limits
+	Ready     int // warm sandboxes ready now (status)
 }
+
+// Bounds of a pool's resources (when set): below them envd and a shell do not run reliably.
+const (
+	MinPoolCPUMillis = 100
+	MaxPoolCPUMillis = 64_000
+	MinPoolMemoryMB  = 64
+	MaxPoolMemoryMB  = 256 * 1024
+)
 
 // Metric is one sample of a sandbox's resource use.
 type Metric struct {

@@ -5,6 +5,12 @@ resource "sandbox_pool" "code" {
   size     = 2
   timeout  = 600 # seconds a claimed sandbox lives unless the client extends it
 
+  # Each sandbox gets one and a half cores and 2 GiB, whatever the template says.
+  resources = {
+    cpu_millis = 1500
+    memory_mb  = 2048
+  }
+
   timeouts {
     create = "5m"
   }

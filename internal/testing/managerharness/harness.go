@@ -98,6 +98,9 @@ type Options struct {
 	Env []string
 	// LogLevel is --log-level; "" means debug.
 	LogLevel string
+	// EnvdBin overrides the envd binary (--envd-bin). The manager finds the templates' own binaries
+	// (code-interpreter) beside it, so an envd alone in a directory makes those templates unavailable.
+	EnvdBin string
 }
 
 // Manager is one sandbox-manager process (and its successors after Restart) over one state dir.
@@ -135,6 +138,9 @@ func Start(t testing.TB, opts Options) *Manager {
 	t.Helper()
 	RequireHost(t)
 	bin, envdBin := Binaries(t)
+	if opts.EnvdBin != "" {
+		envdBin = opts.EnvdBin
+	}
 	if opts.APIKey == "" {
 		opts.APIKey = NewAPIKey()
 	}

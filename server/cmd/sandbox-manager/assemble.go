@@ -63,6 +63,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, stdout io.Write
 		return nil, fmt.Errorf("local runtime: %w", err)
 	}
 
+	hostCPUs, hostMemoryMB := local.HostResources()
 	observer := &lateObserver{}
 	mgr, err := sandbox.NewManager(sandbox.ManagerConfig{
 		Runtime:       rt,
@@ -70,7 +71,10 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, stdout io.Write
 		StateDir:      filepath.Join(cfg.stateDir, "manager"),
 		EnvdVersion:   envd.Version,
 		Logger:        log.With("part", "manager"),
-		Observer:      observer,
+		// Sandboxes without limits share the machine: report its CPUs and memory.
+		DefaultCPU:      hostCPUs,
+		DefaultMemoryMB: hostMemoryMB,
+		Observer:        observer,
 	})
 	if err != nil {
 		rt.Close()
