@@ -135,7 +135,7 @@ func (r *poolResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 						Validators: []validator.Int64{int64validator.Between(MinCPUMillis, MaxCPUMillis)},
 					},
 					"memory_mb": schema.Int64Attribute{
-						Optional: true,
+						Optional:            true,
 						MarkdownDescription: fmt.Sprintf("Memory in MB, %d to %d. Unset keeps the template's.", MinMemoryMB, MaxMemoryMB),
 						Validators:          []validator.Int64{int64validator.Between(MinMemoryMB, MaxMemoryMB)},
 					},
