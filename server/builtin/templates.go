@@ -36,7 +36,10 @@ func LocalTemplates(binDir string) []local.Template {
 				" --listen 127.0.0.1:49999 --python /usr/bin/python3 --cwd /home/user --envd-url http://127.0.0.1:49983",
 			ReadyPort: CodeInterpreterPort,
 		}},
-	}}
+	},
+		desktopTemplate(),
+		browserTemplate(),
+	}
 }
 
 // Aliases are the other names clients use for a template (the SDKs' defaults).

@@ -32,7 +32,8 @@ type Backend interface {
 }
 
 // HostMasker is optionally implemented by a Backend whose sandbox was created with
-// network.maskRequestHost. For non-envd ports the upstream Host header becomes the mask with
+// network.maskRequestHost, or whose template has a default mask (the browser template's, see
+// builtin.MaskRequestHost). For non-envd ports the upstream Host header becomes the mask with
 // `${PORT}` replaced by the port, for in-sandbox servers that only answer to a fixed name
 // (Chrome's DevTools endpoint refuses non-local Host headers, for one).
 type HostMasker interface {

@@ -1,10 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +86,164 @@ func TestBrowserVersionRewritesTheCDPURL(t *testing.T) {
 	}
 	if status, body := get("/browser/"+sb.SandboxID+"/json/version?cdpPort=9444", m.APIKey); status != http.StatusBadGateway {
 		t.Fatalf("closed CDP port: %d %v, want 502", status, body)
+	}
+}
+
+// TestBrowserTemplateCDP drives the real Chromium of a `browser` sandbox: /json/version through the
+// control plane, then the websocket it names, by host routing (the URL's own <port>-<id>.<domain>
+// name, which Chrome refuses unless the gateway masks the Host) and by header routing, each answering
+// a CDP command.
+func TestBrowserTemplateCDP(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		t.Fatal("the browser template needs Debian's Chromium: install it with `apt-get install -y --no-install-recommends chromium fonts-dejavu-core`")
+	}
+	const domain = "sbx.test"
+	m := managerharness.Start(t, managerharness.Options{Env: []string{"SANDBOX_DOMAIN=" + domain}})
+	c := m.Client()
+	sb, err := c.Create(managerharness.CreateOptions{Template: "browser", Timeout: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, m.URL()+"/browser/"+sb.SandboxID+"/json/version", nil)
+	req.Header.Set("X-API-Key", m.APIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var version struct {
+		Browser string
+		WS      string `json:"webSocketDebuggerUrl"`
+	}
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &version) != nil {
+		t.Fatalf("GET /browser/{id}/json/version: %d %s", resp.StatusCode, raw)
+	}
+	if !strings.HasPrefix(version.Browser, "Chrome/") {
+		t.Errorf("Browser = %q, want Chrome/…", version.Browser)
+	}
+	ws, err := url.Parse(version.WS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	managerAddr := strings.TrimPrefix(m.URL(), "http://")
+	_, port, _ := net.SplitHostPort(managerAddr)
+	if want := "9222-" + sb.SandboxID + "." + domain + ":" + port; ws.Scheme != "ws" || ws.Host != want || !strings.HasPrefix(ws.Path, "/devtools/browser/") {
+		t.Fatalf("webSocketDebuggerUrl = %s, want ws://%s/devtools/browser/…", version.WS, want)
+	}
+
+	// No DNS here for sbx.test: dial the manager and send the URL's host name, as a resolver would.
+	t.Run("host routing", func(t *testing.T) {
+		product := cdpCall(ctx, t, managerAddr, ws.Host, ws.RequestURI(), nil, `{"id":1,"method":"Browser.getVersion"}`)
+		if !strings.Contains(product, `"product":"Chrome/`) {
+			t.Fatalf("Browser.getVersion = %s", product)
+		}
+	})
+	t.Run("header routing", func(t *testing.T) {
+		hdr := http.Header{"E2b-Sandbox-Id": {sb.SandboxID}, "E2b-Sandbox-Port": {"9222"}}
+		product := cdpCall(ctx, t, managerAddr, managerAddr, ws.RequestURI(), hdr, `{"id":1,"method":"Browser.getVersion"}`)
+		if !strings.Contains(product, `"product":"Chrome/`) {
+			t.Fatalf("Browser.getVersion = %s", product)
+		}
+	})
+}
+
+// cdpCall opens a websocket to path at addr with the given Host and headers, sends one text message
+// and returns the first text message that answers it (by its "id").
+func cdpCall(ctx context.Context, t *testing.T, addr, host, path string, hdr http.Header, msg string) string {
+	t.Helper()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(deadline)
+	}
+	keyRaw := make([]byte, 16)
+	_, _ = rand.Read(keyRaw)
+	key := base64.StdEncoding.EncodeToString(keyRaw)
+	var b strings.Builder
+	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\n", path, host, key)
+	for k, vs := range hdr {
+		for _, v := range vs {
+			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
+		}
+	}
+	b.WriteString("\r\n")
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("websocket handshake: %v", err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		t.Fatalf("websocket handshake (Host %s): %s %s", host, resp.Status, body)
+	}
+	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	if got := resp.Header.Get("Sec-WebSocket-Accept"); got != base64.StdEncoding.EncodeToString(sum[:]) {
+		t.Fatalf("Sec-WebSocket-Accept = %q", got)
+	}
+
+	// One masked text frame from the client (RFC 6455 §5.2).
+	payload := []byte(msg)
+	frame := []byte{0x81}
+	switch n := len(payload); {
+	case n < 126:
+		frame = append(frame, 0x80|byte(n))
+	default:
+		frame = append(frame, 0x80|126)
+		frame = binary.BigEndian.AppendUint16(frame, uint16(n))
+	}
+	mask := make([]byte, 4)
+	_, _ = rand.Read(mask)
+	frame = append(frame, mask...)
+	for i, c := range payload {
+		frame = append(frame, c^mask[i%4])
+	}
+	if _, err := conn.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+
+	var id struct{ ID int }
+	_ = json.Unmarshal(payload, &id)
+	for {
+		head := make([]byte, 2)
+		if _, err := io.ReadFull(br, head); err != nil {
+			t.Fatalf("read frame: %v", err)
+		}
+		n := uint64(head[1] & 0x7f)
+		switch n {
+		case 126:
+			ext := make([]byte, 2)
+			if _, err := io.ReadFull(br, ext); err != nil {
+				t.Fatal(err)
+			}
+			n = uint64(binary.BigEndian.Uint16(ext))
+		case 127:
+			ext := make([]byte, 8)
+			if _, err := io.ReadFull(br, ext); err != nil {
+				t.Fatal(err)
+			}
+			n = binary.BigEndian.Uint64(ext)
+		}
+		data := make([]byte, n)
+		if _, err := io.ReadFull(br, data); err != nil {
+			t.Fatal(err)
+		}
+		if head[0]&0x0f != 0x1 {
+			continue // not a text frame
+		}
+		var got struct{ ID int }
+		if json.Unmarshal(data, &got) == nil && got.ID == id.ID {
+			return string(data)
+		}
 	}
 }

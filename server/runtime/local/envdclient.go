@@ -159,3 +159,56 @@ func (c *envdClient) waitPort(ctx context.Context, port int, exited <-chan struc
 		}
 	}
 }
+
+// waitHTTP waits until GET http://127.0.0.1:<port><path> inside the sandbox answers 200, through envd's
+// CONNECT tunnel. The Host is the loopback address the request really goes to: servers that refuse other
+// names (Chrome's DevTools endpoint) answer it.
+func (c *envdClient) waitHTTP(ctx context.Context, port int, path string, exited <-chan struct{}) error {
+	client := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			conn, err := dialSocket(ctx, c.socket)
+			if err != nil {
+				return nil, err
+			}
+			tunnel, err := envd.Forward(ctx, conn, port, c.token)
+			if err != nil {
+				conn.Close()
+				return nil, err
+			}
+			return tunnel, nil
+		},
+		DisableKeepAlives: true,
+	}}
+	url := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) + path
+	var last error
+	for delay := 5 * time.Millisecond; ; delay = min(delay*3/2, 100*time.Millisecond) {
+		last = getOK(ctx, client, url)
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("GET %s not answered with 200: %w (last: %v)", url, ctx.Err(), last)
+		case <-exited:
+			return fmt.Errorf("sandbox exited before GET %s answered 200 (last: %v)", url, last)
+		case <-time.After(delay):
+		}
+	}
+}
+
+func getOK(ctx context.Context, client *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return nil
+}

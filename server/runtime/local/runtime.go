@@ -155,6 +155,9 @@ func New(cfg Config) (*Runtime, error) {
 		boxes:     map[string]*box{},
 	}
 	for _, t := range append([]Template{BaseTemplate()}, cfg.Templates...) {
+		if err := checkLinks(t.Links); err != nil {
+			return nil, fmt.Errorf("local runtime: template %q: %w", t.Name, err)
+		}
 		r.templates[t.Name] = t
 	}
 	// Only root may enter: the state files hold access tokens, and the upper layers hold whatever

@@ -117,6 +117,9 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 	if _, err := fsys.prepare(spec.ID, r.hidden); err != nil {
 		return nil, fmt.Errorf("prepare root: %w", err)
 	}
+	if err := fsys.link(t.Links); err != nil {
+		return nil, fmt.Errorf("template %s: %w", t.Name, err)
+	}
 	if err := mountOverlay(r.lower, l.upper(), l.work(), l.merged()); err != nil {
 		return nil, err
 	}
@@ -193,6 +196,11 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 		}
 		if err := client.waitPort(ctx, s.ReadyPort, sp.exited); err != nil {
 			return nil, fmt.Errorf("service %s: %w", s.Name, err)
+		}
+		if s.ReadyPath != "" {
+			if err := client.waitHTTP(ctx, s.ReadyPort, s.ReadyPath, sp.exited); err != nil {
+				return nil, fmt.Errorf("service %s: %w", s.Name, err)
+			}
 		}
 	}
 

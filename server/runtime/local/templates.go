@@ -25,6 +25,11 @@ type Template struct {
 	// name → host path, bind-mounted read-only at /run/sandbox/<name>. A missing one makes the
 	// template unavailable.
 	Binaries map[string]string
+	// Links are symbolic links every sandbox of the template gets in its root: absolute sandbox path →
+	// target. They lay out files where clients expect them without copying them (the desktop
+	// template's /opt/noVNC points into Debian's /usr/share/novnc), in the sandbox's own layer. Paths
+	// under /proc, /dev, /run and /sys are rejected: bwrap mounts over them.
+	Links map[string]string
 }
 
 // BinaryPath is where a template binary appears inside the sandbox.
@@ -39,6 +44,10 @@ type Service struct {
 	// ReadyPort, if not 0, is a port on the sandbox's loopback that accepts connections once the
 	// service is ready.
 	ReadyPort int
+	// ReadyPath, if set, makes readiness stricter: GET http://127.0.0.1:<ReadyPort><ReadyPath> must
+	// answer 200. For servers that accept connections before they can answer them (Chrome's DevTools
+	// endpoint listens a few hundred milliseconds before /json/version answers).
+	ReadyPath string
 }
 
 // BaseTemplate is the sandbox with the root filesystem's tools as they are.
