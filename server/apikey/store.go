@@ -45,9 +45,11 @@ type Key struct {
 	Seeded bool `json:"-"`
 }
 
-// Store holds keys in memory and persists the non-seeded ones to a JSON file.
+// Store holds keys in memory and persists the non-seeded ones to a JSON file, or to a Backend
+// shared by several managers.
 type Store struct {
-	path string
+	path    string
+	backend Backend
 
 	mu     sync.RWMutex
 	byHash map[string]Key
@@ -93,7 +95,7 @@ func (s *Store) Create(name string) (string, Key, error) {
 			continue // 48-bit id collision: draw again
 		}
 		s.byHash[k.Hash] = k
-		if err := s.saveLocked(); err != nil {
+		if err := s.persistAdd(k); err != nil {
 			delete(s.byHash, k.Hash)
 			return "", Key{}, err
 		}
@@ -157,7 +159,7 @@ func (s *Store) Delete(id string) error {
 			return fmt.Errorf("key %q: %w", id, ErrSeeded)
 		}
 		delete(s.byHash, h)
-		if err := s.saveLocked(); err != nil {
+		if err := s.persistRemove(k); err != nil {
 			s.byHash[h] = k
 			return err
 		}

@@ -82,16 +82,14 @@ type envdMetrics struct {
 // Metrics returns one sample of the sandbox's resource use, read from its envd now. (The manager keeps
 // no history; E2B's start/end range is answered with the current sample.)
 func (m *Manager) Metrics(ctx context.Context, id string) ([]Metric, error) {
-	m.mu.Lock()
-	e, ok := m.boxes[id]
-	var token string
-	if ok {
-		token = e.sb.AccessToken
+	r, err := m.store.Sandbox(ctx, id)
+	if err == nil {
+		err = visibleRecord(r)
 	}
-	m.mu.Unlock()
-	if !ok || !e.visible() {
-		return nil, fmt.Errorf("metrics of sandbox %q: %w", id, ErrNotFound)
+	if err != nil {
+		return nil, fmt.Errorf("metrics of sandbox %q: %w", id, err)
 	}
+	token := r.AccessToken
 	var em envdMetrics
 	if err := m.envdCall(ctx, id, token, http.MethodGet, "/metrics", nil, &em); err != nil {
 		return nil, fmt.Errorf("metrics of sandbox %q: %w", id, err)

@@ -99,13 +99,15 @@ func TestClaimInitFailureFallsBackToColdStart(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("pool did not fill")
 		}
-		m.mu.Lock()
-		for id, e := range m.boxes {
-			if e.warm {
-				warm = id
+		recs, err := m.store.Sandboxes(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if r.Phase == PhaseWarm {
+				warm = r.ID
 			}
 		}
-		m.mu.Unlock()
 		time.Sleep(10 * time.Millisecond)
 	}
 	sb, err := m.Create(ctx, CreateRequest{Template: "base"})

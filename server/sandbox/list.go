@@ -18,7 +18,7 @@ const (
 // List returns the users' sandboxes that match f, one page of them, and the token of the next page
 // ("" when this is the last). Pagination is by position in the order (startedAt, id), so a page
 // boundary stays put when sandboxes before or after it come and go.
-func (m *Manager) List(_ context.Context, f ListFilter) ([]Sandbox, string, error) {
+func (m *Manager) List(ctx context.Context, f ListFilter) ([]Sandbox, string, error) {
 	limit := f.Limit
 	switch {
 	case limit < 0:
@@ -56,13 +56,16 @@ func (m *Manager) List(_ context.Context, f ListFilter) ([]Sandbox, string, erro
 		return []Sandbox{}, "", nil
 	}
 
+	recs, err := m.store.Sandboxes(ctx)
+	if err != nil {
+		return nil, "", fmt.Errorf("list sandboxes: %w", err)
+	}
 	var out []Sandbox
-	m.mu.Lock()
-	for _, e := range m.boxes {
-		sb := &e.sb
-		if !e.visible() {
+	for _, r := range recs {
+		if !r.Visible() {
 			continue
 		}
+		sb := m.view(r)
 		if f.Template != "" && sb.Template != tmplName && sb.Alias != f.Template && sb.Template != f.Template {
 			continue
 		}
@@ -72,9 +75,8 @@ func (m *Manager) List(_ context.Context, f ListFilter) ([]Sandbox, string, erro
 		if !metadataMatches(sb.Metadata, f.Metadata) {
 			continue
 		}
-		out = append(out, *cloneSandbox(sb))
+		out = append(out, *sb)
 	}
-	m.mu.Unlock()
 
 	cmp := func(a, b Sandbox) int {
 		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {

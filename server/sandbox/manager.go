@@ -57,45 +57,40 @@ type ManagerConfig struct {
 	// RefillInterval is how often pools are checked beside the checks that claims and pool changes
 	// trigger (it retries failed warm starts); 0 means 2s.
 	RefillInterval time.Duration
+	// Store keeps the manager's records. nil keeps them in memory, persisted to StateDir, rebuilt from
+	// the runtime at start: for a manager alone with its runtime. A shared Store (Kubernetes) is the
+	// truth for several managers at once and needs no recovery.
+	Store Store
+	// Leader reports whether this manager runs what must run once among managers sharing a Store:
+	// the pool refill and trimming, and the reaper. nil means always (a manager alone).
+	Leader func() bool
+	// FillParallelism is how many warm members of one pool start at once; 0 means 1.
+	FillParallelism int
 }
 
 // Manager runs sandboxes on a Runtime: it gives them IDs and tokens, expires them, keeps warm pools
-// and rebuilds its registry from the runtime after a restart.
+// and keeps its records in a Store.
 type Manager struct {
-	cfg ManagerConfig
-	rt  Runtime
-	log *slog.Logger
-	now func() time.Time
+	cfg   ManagerConfig
+	rt    Runtime
+	store Store
+	mem   *memStore // the in-memory store, when ManagerConfig.Store is nil
+	log   *slog.Logger
+	now   func() time.Time
 
 	ctx    context.Context // ends with Close; background starts and stops run under it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	kick   chan struct{} // wakes the refill loop
 
-	persistMu sync.Mutex // serializes state-file writes so the last write carries the latest state
-
-	mu      sync.Mutex
-	boxes   map[string]*entry
-	pools   map[string]Pool // Ready is not kept here; it is computed
-	filling map[string]bool // pools whose filler goroutine runs
-	closed  bool
+	mu       sync.Mutex
+	starting map[string]int // pools' warm members being started now
+	filling  map[string]bool
+	closed   bool
 }
 
-// entry is the registry's record of one sandbox.
-type entry struct {
-	sb     Sandbox // the user's view (no reserved metadata)
-	pool   string  // the pool it was started for; "" when started for a Create
-	limits Limits  // what the runtime applied: a pool's warm members are replaced when it changes
-	// warm: waiting in its pool, invisible to users. claiming: handed to a Create that is still
-	// initialising it, invisible too. Neither: a user's sandbox.
-	warm     bool
-	claiming bool
-}
-
-func (e *entry) visible() bool { return !e.warm && !e.claiming }
-
-// NewManager rebuilds the registry from what the runtime still runs, kills what expired meanwhile,
-// loads the pools and starts the reaper and the pool refill loop.
+// NewManager rebuilds the registry from what the runtime still runs (with its own store), kills what
+// expired meanwhile, loads the pools and starts the reaper and the pool refill loop.
 func NewManager(cfg ManagerConfig) (*Manager, error) {
 	if cfg.Runtime == nil {
 		return nil, errors.New("sandbox manager: Runtime is required")
@@ -115,22 +110,33 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	if cfg.RefillInterval <= 0 {
 		cfg.RefillInterval = 2 * time.Second
 	}
+	if cfg.FillParallelism <= 0 {
+		cfg.FillParallelism = 1
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
-		cfg:     cfg,
-		rt:      cfg.Runtime,
-		log:     cfg.Logger,
-		now:     cfg.Now,
-		ctx:     ctx,
-		cancel:  cancel,
-		kick:    make(chan struct{}, 1),
-		boxes:   map[string]*entry{},
-		pools:   map[string]Pool{},
-		filling: map[string]bool{},
+		cfg:      cfg,
+		rt:       cfg.Runtime,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		ctx:      ctx,
+		cancel:   cancel,
+		kick:     make(chan struct{}, 1),
+		starting: map[string]int{},
+		filling:  map[string]bool{},
 	}
-	if err := m.recover(ctx); err != nil {
-		cancel()
-		return nil, fmt.Errorf("sandbox manager: %w", err)
+	if cfg.Store != nil {
+		m.store = cfg.Store
+		if n, ok := cfg.Store.(ChangeNotifier); ok {
+			n.OnChange(m.kickRefill)
+		}
+	} else {
+		m.mem = newMemStore(cfg.StateDir, cfg.Logger)
+		m.store = m.mem
+		if err := m.recover(ctx); err != nil {
+			cancel()
+			return nil, fmt.Errorf("sandbox manager: %w", err)
+		}
 	}
 	m.wg.Add(2)
 	go m.reapLoop()
@@ -139,8 +145,11 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	return m, nil
 }
 
+// leading reports whether this manager runs the refill, trimming and reaper now.
+func (m *Manager) leading() bool { return m.cfg.Leader == nil || m.cfg.Leader() }
+
 // Close stops the reaper and the pool refill. Sandboxes keep running: a new Manager over the same
-// runtime and StateDir adopts them.
+// runtime and StateDir (or Store) adopts them.
 func (m *Manager) Close() error {
 	m.mu.Lock()
 	if m.closed {
@@ -273,15 +282,22 @@ func (m *Manager) startCold(ctx context.Context, tmpl Template, alias string, re
 	// Times come from the manager's clock, like those of claimed pool members, so that List orders
 	// both kinds consistently. The lifetime counts from when the sandbox is usable.
 	now := m.now()
-	e := &entry{sb: m.sandboxFor(tmpl, spec.Limits, id, token, alias, req.OwnerKey, metadata), limits: spec.Limits}
-	e.sb.StartedAt = now
-	e.sb.EndAt = now.Add(timeout)
-	m.mu.Lock()
-	m.boxes[id] = e
-	sb := e.sb
-	m.mu.Unlock()
-	m.persistSandboxes()
-	return cloneSandbox(&sb), nil
+	rec := Record{
+		ID: id, Template: tmpl.Name, Alias: alias, OwnerKey: req.OwnerKey, AccessToken: token,
+		Metadata: metadata, StartedAt: now, EndAt: now.Add(timeout), Limits: spec.Limits, Phase: PhaseRunning,
+	}
+	if err := m.store.Add(context.WithoutCancel(ctx), rec); err != nil {
+		m.stopQuietly(id, "sandbox that could not be recorded stopped")
+		return nil, fmt.Errorf("create sandbox from %q: %w", tmpl.Name, err)
+	}
+	return m.view(rec), nil
+}
+
+// view is the user's view of a record.
+func (m *Manager) view(r Record) *Sandbox {
+	sb := m.sandboxFor(Template{Name: r.Template}, r.Limits, r.ID, r.AccessToken, r.Alias, r.OwnerKey, maps.Clone(r.Metadata))
+	sb.StartedAt, sb.EndAt = r.StartedAt, r.EndAt
+	return &sb
 }
 
 // sandboxFor builds the user's view of a new sandbox with the limits the runtime applied; times are
@@ -348,35 +364,32 @@ func userMetadata(md map[string]string) map[string]string {
 	return out
 }
 
-func cloneSandbox(sb *Sandbox) *Sandbox {
-	c := *sb
-	c.Metadata = maps.Clone(sb.Metadata)
-	return &c
+// visibleRecord refuses records users do not see (warm and claiming pool members) as not found.
+func visibleRecord(r Record) error {
+	if !r.Visible() {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // Get returns a sandbox; ErrNotFound when it does not exist (or expired, or is a warm pool member).
-func (m *Manager) Get(_ context.Context, id string) (*Sandbox, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, ok := m.boxes[id]
-	if !ok || !e.visible() {
-		return nil, fmt.Errorf("get sandbox %q: %w", id, ErrNotFound)
+func (m *Manager) Get(ctx context.Context, id string) (*Sandbox, error) {
+	r, err := m.store.Sandbox(ctx, id)
+	if err == nil {
+		err = visibleRecord(r)
 	}
-	return cloneSandbox(&e.sb), nil
+	if err != nil {
+		return nil, fmt.Errorf("get sandbox %q: %w", id, err)
+	}
+	return m.view(r), nil
 }
 
 // Kill stops a sandbox and forgets it.
 func (m *Manager) Kill(ctx context.Context, id string) error {
-	m.mu.Lock()
-	e, ok := m.boxes[id]
-	if !ok || !e.visible() {
-		m.mu.Unlock()
-		return fmt.Errorf("kill sandbox %q: %w", id, ErrNotFound)
-	}
 	// Forget first: from now on the sandbox is 404 to everyone, even while the runtime tears it down.
-	delete(m.boxes, id)
-	m.mu.Unlock()
-	m.persistSandboxes()
+	if _, err := m.store.Remove(ctx, id, visibleRecord); err != nil {
+		return fmt.Errorf("kill sandbox %q: %w", id, err)
+	}
 	if err := m.rt.Stop(ctx, id); err != nil {
 		return fmt.Errorf("kill sandbox %q: %w", id, err)
 	}
@@ -385,46 +398,52 @@ func (m *Manager) Kill(ctx context.Context, id string) error {
 }
 
 // SetTimeout sets the sandbox's expiry to now+d (it may shorten; a negative d expires it now).
-func (m *Manager) SetTimeout(_ context.Context, id string, d time.Duration) error {
+func (m *Manager) SetTimeout(ctx context.Context, id string, d time.Duration) error {
 	d = max(d, 0)
-	m.mu.Lock()
-	e, ok := m.boxes[id]
-	if !ok || !e.visible() {
-		m.mu.Unlock()
-		return fmt.Errorf("set timeout of sandbox %q: %w", id, ErrNotFound)
+	_, err := m.store.Update(ctx, id, func(r *Record) error {
+		if err := visibleRecord(*r); err != nil {
+			return err
+		}
+		r.EndAt = m.now().Add(d)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("set timeout of sandbox %q: %w", id, err)
 	}
-	e.sb.EndAt = m.now().Add(d)
-	m.mu.Unlock()
-	m.persistSandboxes()
 	return nil
 }
 
 // Connect returns a running sandbox and extends (never shortens) its expiry to now+timeout; a zero
 // timeout means the default 300 s.
-func (m *Manager) Connect(_ context.Context, id string, timeout time.Duration) (*Sandbox, error) {
+func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration) (*Sandbox, error) {
 	if timeout < 0 {
 		return nil, fmt.Errorf("connect sandbox %q: timeout %s: %w", id, timeout, ErrInvalid)
 	}
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
-	m.mu.Lock()
-	e, ok := m.boxes[id]
-	if !ok || !e.visible() {
-		m.mu.Unlock()
-		return nil, fmt.Errorf("connect sandbox %q: %w", id, ErrNotFound)
+	r, err := m.store.Sandbox(ctx, id)
+	if err == nil {
+		err = visibleRecord(r)
 	}
-	changed := false
-	if end := m.now().Add(timeout); end.After(e.sb.EndAt) {
-		e.sb.EndAt = end
-		changed = true
+	if err != nil {
+		return nil, fmt.Errorf("connect sandbox %q: %w", id, err)
 	}
-	sb := cloneSandbox(&e.sb)
-	m.mu.Unlock()
-	if changed {
-		m.persistSandboxes()
+	if end := m.now().Add(timeout); end.After(r.EndAt) {
+		r, err = m.store.Update(ctx, id, func(r *Record) error {
+			if err := visibleRecord(*r); err != nil {
+				return err
+			}
+			if end.After(r.EndAt) {
+				r.EndAt = end
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("connect sandbox %q: %w", id, err)
+		}
 	}
-	return sb, nil
+	return m.view(r), nil
 }
 
 // SandboxCounts are the numbers of sandboxes per template, for metrics.
@@ -436,14 +455,17 @@ type SandboxCounts struct {
 // Counts counts the sandboxes per template.
 func (m *Manager) Counts() SandboxCounts {
 	c := SandboxCounts{Running: map[string]int{}, Warm: map[string]int{}}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, e := range m.boxes {
-		switch {
-		case e.warm:
-			c.Warm[e.sb.Template]++
-		case e.visible():
-			c.Running[e.sb.Template]++
+	recs, err := m.store.Sandboxes(context.Background())
+	if err != nil {
+		m.log.Error("count sandboxes", "err", err)
+		return c
+	}
+	for _, r := range recs {
+		switch r.Phase {
+		case PhaseWarm:
+			c.Warm[r.Template]++
+		case PhaseRunning:
+			c.Running[r.Template]++
 		}
 	}
 	return c

@@ -2,11 +2,14 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -38,22 +41,13 @@ func (m *Manager) PutPool(ctx context.Context, p Pool) (Pool, error) {
 	p.Template = tmpl.Name // pools hold canonical names, so claims match however the client spells it
 	p.Ready = 0
 
-	m.mu.Lock()
-	old, existed := m.pools[p.Name]
-	m.pools[p.Name] = p
-	m.mu.Unlock()
-	if err := m.persistPools(); err != nil {
-		m.mu.Lock()
-		if existed {
-			m.pools[p.Name] = old
-		} else {
-			delete(m.pools, p.Name)
-		}
-		m.mu.Unlock()
+	if err := m.store.PutPool(ctx, p); err != nil {
 		return Pool{}, fmt.Errorf("put pool %q: %w", p.Name, err)
 	}
-	// A template change makes every warm member of the old template surplus.
-	m.trimPools(ctx)
+	if m.leading() {
+		// A template or resources change makes every warm member of the old kind surplus.
+		m.trimPools(ctx)
+	}
 	m.kickRefill()
 	m.log.Info("pool saved", "pool", p.Name, "template", p.Template, "size", p.Size,
 		"cpu_millis", p.Resources.CPUMillis, "memory_mb", p.Resources.MemoryMB)
@@ -61,55 +55,54 @@ func (m *Manager) PutPool(ctx context.Context, p Pool) (Pool, error) {
 }
 
 // GetPool returns a pool with its current Ready count.
-func (m *Manager) GetPool(_ context.Context, name string) (Pool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	p, ok := m.pools[name]
-	if !ok {
-		return Pool{}, fmt.Errorf("get pool %q: %w", name, ErrNotFound)
+func (m *Manager) GetPool(ctx context.Context, name string) (Pool, error) {
+	p, err := m.store.Pool(ctx, name)
+	if err != nil {
+		return Pool{}, fmt.Errorf("get pool %q: %w", name, err)
 	}
-	p.Ready = m.warmCountLocked(name)
+	recs, err := m.store.Sandboxes(ctx)
+	if err != nil {
+		return Pool{}, fmt.Errorf("get pool %q: %w", name, err)
+	}
+	p.Ready = warmCount(recs, name)
 	return p, nil
 }
 
 // ListPools returns every pool, by name.
-func (m *Manager) ListPools(_ context.Context) ([]Pool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]Pool, 0, len(m.pools))
-	for _, name := range slices.Sorted(maps.Keys(m.pools)) {
-		p := m.pools[name]
-		p.Ready = m.warmCountLocked(name)
-		out = append(out, p)
+func (m *Manager) ListPools(ctx context.Context) ([]Pool, error) {
+	ps, err := m.store.Pools(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list pools: %w", err)
 	}
-	return out, nil
+	recs, err := m.store.Sandboxes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list pools: %w", err)
+	}
+	slices.SortFunc(ps, func(a, b Pool) int { return strings.Compare(a.Name, b.Name) })
+	for i := range ps {
+		ps[i].Ready = warmCount(recs, ps[i].Name)
+	}
+	return ps, nil
 }
 
 // DeletePool removes a pool and stops its warm members; sandboxes already claimed from it stay.
 func (m *Manager) DeletePool(ctx context.Context, name string) error {
-	m.mu.Lock()
-	old, ok := m.pools[name]
-	if !ok {
-		m.mu.Unlock()
-		return fmt.Errorf("delete pool %q: %w", name, ErrNotFound)
-	}
-	delete(m.pools, name)
-	m.mu.Unlock()
-	if err := m.persistPools(); err != nil {
-		m.mu.Lock()
-		m.pools[name] = old
-		m.mu.Unlock()
+	if err := m.store.DeletePool(ctx, name); err != nil {
 		return fmt.Errorf("delete pool %q: %w", name, err)
 	}
-	m.trimPools(ctx)
+	if m.leading() {
+		m.trimPools(ctx)
+	}
+	m.kickRefill()
 	m.log.Info("pool deleted", "pool", name)
 	return nil
 }
 
-func (m *Manager) warmCountLocked(pool string) int {
+// warmCount counts a pool's warm members among recs.
+func warmCount(recs []Record, pool string) int {
 	n := 0
-	for _, e := range m.boxes {
-		if e.warm && e.pool == pool {
+	for _, r := range recs {
+		if r.Phase == PhaseWarm && r.Pool == pool {
 			n++
 		}
 	}
@@ -141,16 +134,25 @@ func (m *Manager) trimPools(ctx context.Context) {
 	for _, t := range m.Templates() {
 		templates[t.Name] = t
 	}
-	m.mu.Lock()
-	byPool := map[string][]*entry{}
-	for _, e := range m.boxes {
-		if e.warm {
-			byPool[e.pool] = append(byPool[e.pool], e)
+	pools, err := m.poolMap(ctx)
+	if err != nil {
+		m.log.Error("trim pools", "err", err)
+		return
+	}
+	recs, err := m.store.Sandboxes(ctx)
+	if err != nil {
+		m.log.Error("trim pools", "err", err)
+		return
+	}
+	byPool := map[string][]Record{}
+	for _, r := range recs {
+		if r.Phase == PhaseWarm {
+			byPool[r.Pool] = append(byPool[r.Pool], r)
 		}
 	}
 	var surplus []string
 	for name, members := range byPool {
-		p, ok := m.pools[name]
+		p, ok := pools[name]
 		keep := 0
 		var want Limits
 		if ok {
@@ -158,18 +160,25 @@ func (m *Manager) trimPools(ctx context.Context) {
 			want = m.limits(templates[p.Template], p.Resources)
 		}
 		// Keep the oldest: they have been warm longest and are surely settled.
-		slices.SortFunc(members, func(a, b *entry) int { return a.sb.StartedAt.Compare(b.sb.StartedAt) })
-		for _, e := range members {
-			if keep > 0 && e.sb.Template == p.Template && e.limits == want {
+		slices.SortFunc(members, func(a, b Record) int { return a.StartedAt.Compare(b.StartedAt) })
+		for _, r := range members {
+			if keep > 0 && r.Template == p.Template && r.Limits == want {
 				keep--
 				continue
 			}
-			surplus = append(surplus, e.sb.ID)
-			delete(m.boxes, e.sb.ID)
+			surplus = append(surplus, r.ID)
 		}
 	}
-	m.mu.Unlock()
 	for _, id := range surplus {
+		// Only while still warm: a Create may have claimed it meanwhile.
+		if _, err := m.store.Remove(ctx, id, func(r Record) error {
+			if r.Phase != PhaseWarm {
+				return ErrConflict
+			}
+			return nil
+		}); err != nil {
+			continue
+		}
 		if err := m.rt.Stop(ctx, id); err != nil {
 			m.log.Error("stop surplus warm sandbox", "id", id, "err", err)
 			continue
@@ -178,51 +187,82 @@ func (m *Manager) trimPools(ctx context.Context) {
 	}
 }
 
+func (m *Manager) poolMap(ctx context.Context) (map[string]Pool, error) {
+	ps, err := m.store.Pools(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Pool, len(ps))
+	for _, p := range ps {
+		out[p.Name] = p
+	}
+	return out, nil
+}
+
 // claim hands a warm member of a pool of the template to a Create, or returns nil when none is ready
 // (or the claimed one could not be initialised; the caller then starts one cold).
 func (m *Manager) claim(ctx context.Context, tmpl Template, alias string, req CreateRequest, metadata map[string]string) (*Sandbox, error) {
-	m.mu.Lock()
-	var e *entry
+	pools, err := m.store.Pools(ctx)
+	if err != nil {
+		m.log.Error("claim: list pools", "err", err)
+		return nil, nil
+	}
+	recs, err := m.store.Sandboxes(ctx)
+	if err != nil {
+		m.log.Error("claim: list sandboxes", "err", err)
+		return nil, nil
+	}
+	var claimed *Record
 	var pool Pool
-	for _, name := range slices.Sorted(maps.Keys(m.pools)) {
-		p := m.pools[name]
+	for _, p := range pools {
 		if p.Template != tmpl.Name {
 			continue
 		}
-		for _, c := range m.boxes {
-			if c.warm && c.pool == name && (e == nil || c.sb.StartedAt.Before(e.sb.StartedAt)) {
-				e, pool = c, p
+		var candidates []Record
+		for _, r := range recs {
+			if r.Phase == PhaseWarm && r.Pool == p.Name {
+				candidates = append(candidates, r)
 			}
 		}
-		if e != nil {
+		// In random order: concurrent Creates (here or in other managers sharing the store) then
+		// mostly try different members instead of all racing for the same one.
+		rand.Shuffle(len(candidates), func(i, j int) { candidates[i], candidates[j] = candidates[j], candidates[i] })
+		for _, c := range candidates {
+			// The store applies this to the latest version: of racing claims exactly one sees it warm.
+			r, err := m.store.Update(ctx, c.ID, func(r *Record) error {
+				if r.Phase != PhaseWarm {
+					return ErrConflict
+				}
+				r.Phase = PhaseClaiming
+				return nil
+			})
+			if err != nil {
+				if !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+					m.log.Warn("claim warm sandbox", "id", c.ID, "err", err)
+				}
+				continue
+			}
+			claimed, pool = &r, p
+			break
+		}
+		if claimed != nil {
 			break
 		}
 	}
-	if e == nil {
-		m.mu.Unlock()
+	if claimed == nil {
 		return nil, nil
 	}
-	// Under the lock, so no other Create can take it: from here it is this Create's alone.
-	e.warm, e.claiming = false, true
-	id, token := e.sb.ID, e.sb.AccessToken
-	m.mu.Unlock()
+	id, token := claimed.ID, claimed.AccessToken
 	m.kickRefill()
 
 	if err := m.envdInit(ctx, id, token, sandboxEnv(req.EnvVars, id, tmpl.Name)); err != nil {
 		m.log.Warn("claimed warm sandbox did not take /init; starting one cold", "id", id, "pool", pool.Name, "err", err)
-		m.mu.Lock()
-		delete(m.boxes, id)
-		m.mu.Unlock()
-		go m.stopQuietly(id, "broken warm sandbox stopped")
+		go m.dropClaimed(id, "broken warm sandbox stopped")
 		return nil, nil
 	}
-
 	if err := ctx.Err(); err != nil {
 		// The caller went away after the claim's /init: nobody will learn this sandbox's ID.
-		m.mu.Lock()
-		delete(m.boxes, id)
-		m.mu.Unlock()
-		m.stopQuietly(id, "claimed sandbox of an abandoned create stopped")
+		m.dropClaimed(id, "claimed sandbox of an abandoned create stopped")
 		return nil, fmt.Errorf("create sandbox from %q: %w", tmpl.Name, err)
 	}
 	timeout := req.Timeout
@@ -233,16 +273,32 @@ func (m *Manager) claim(ctx context.Context, tmpl Template, alias string, req Cr
 		timeout = DefaultTimeout
 	}
 	now := m.now()
-	m.mu.Lock()
-	sb := m.sandboxFor(tmpl, e.limits, id, token, alias, req.OwnerKey, metadata)
-	// To the user the sandbox starts now: that keeps List's order the order of creation.
-	sb.StartedAt = now
-	sb.EndAt = now.Add(timeout)
-	e.sb = sb
-	e.claiming = false
-	m.mu.Unlock()
-	m.persistSandboxes()
-	return cloneSandbox(&sb), nil
+	rec, err := m.store.Update(context.WithoutCancel(ctx), id, func(r *Record) error {
+		if r.Phase != PhaseClaiming {
+			return ErrConflict
+		}
+		r.Phase = PhaseRunning
+		r.Alias, r.OwnerKey, r.Metadata = alias, req.OwnerKey, maps.Clone(metadata)
+		// To the user the sandbox starts now: that keeps List's order the order of creation.
+		r.StartedAt, r.EndAt = now, now.Add(timeout)
+		return nil
+	})
+	if err != nil {
+		m.log.Warn("claimed warm sandbox could not be handed over; starting one cold", "id", id, "err", err)
+		go m.dropClaimed(id, "claimed sandbox that could not be handed over stopped")
+		return nil, nil
+	}
+	return m.view(rec), nil
+}
+
+// dropClaimed forgets and stops a sandbox this manager claimed but could not hand over.
+func (m *Manager) dropClaimed(id, why string) {
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	if _, err := m.store.Remove(ctx, id, nil); err != nil && !errors.Is(err, ErrNotFound) {
+		m.log.Error("forget claimed sandbox", "id", id, "err", err)
+	}
+	m.stopQuietly(id, why)
 }
 
 // kickRefill wakes the refill loop without blocking.
@@ -254,7 +310,7 @@ func (m *Manager) kickRefill() {
 }
 
 // refillLoop keeps pools at size: woken by claims and pool changes, and periodically to retry starts
-// that failed.
+// that failed. Only the leader among managers sharing a store refills.
 func (m *Manager) refillLoop() {
 	defer m.wg.Done()
 	t := time.NewTicker(m.cfg.RefillInterval)
@@ -266,22 +322,33 @@ func (m *Manager) refillLoop() {
 		case <-m.kick:
 		case <-t.C:
 		}
+		if !m.leading() {
+			continue
+		}
 		m.trimPools(m.ctx)
+		pools, err := m.store.Pools(m.ctx)
+		if err != nil {
+			continue
+		}
+		recs, err := m.store.Sandboxes(m.ctx)
+		if err != nil {
+			continue
+		}
 		m.mu.Lock()
-		for name, p := range m.pools {
-			if m.filling[name] || m.warmCountLocked(name) >= p.Size || m.closed {
+		for _, p := range pools {
+			if m.filling[p.Name] || warmCount(recs, p.Name) >= p.Size || m.closed {
 				continue
 			}
-			m.filling[name] = true
+			m.filling[p.Name] = true
 			m.wg.Add(1)
-			go m.fill(name)
+			go m.fill(p.Name)
 		}
 		m.mu.Unlock()
 	}
 }
 
-// fill starts warm members of one pool, one at a time, until it is full, it is gone, or a start fails
-// (the next periodic pass retries).
+// fill starts warm members of one pool, FillParallelism at a time, until it is full, it is gone, a
+// start fails (the next periodic pass retries) or this manager stops leading.
 func (m *Manager) fill(name string) {
 	defer m.wg.Done()
 	defer func() {
@@ -289,21 +356,43 @@ func (m *Manager) fill(name string) {
 		delete(m.filling, name)
 		m.mu.Unlock()
 	}()
-	for m.ctx.Err() == nil {
-		m.mu.Lock()
-		p, ok := m.pools[name]
-		full := !ok || m.warmCountLocked(name) >= p.Size
-		m.mu.Unlock()
-		if full {
-			return
-		}
-		if err := m.startWarm(p); err != nil {
-			if m.ctx.Err() == nil {
-				m.log.Error("start warm sandbox", "pool", name, "template", p.Template, "err", err)
+	var workers sync.WaitGroup
+	for range m.cfg.FillParallelism {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for m.ctx.Err() == nil && m.leading() {
+				p, err := m.store.Pool(m.ctx, name)
+				if err != nil {
+					return
+				}
+				recs, err := m.store.Sandboxes(m.ctx)
+				if err != nil {
+					return
+				}
+				m.mu.Lock()
+				full := warmCount(recs, name)+m.starting[name] >= p.Size
+				if !full {
+					m.starting[name]++
+				}
+				m.mu.Unlock()
+				if full {
+					return
+				}
+				err = m.startWarm(p)
+				m.mu.Lock()
+				m.starting[name]--
+				m.mu.Unlock()
+				if err != nil {
+					if m.ctx.Err() == nil {
+						m.log.Error("start warm sandbox", "pool", name, "template", p.Template, "err", err)
+					}
+					return
+				}
 			}
-			return
-		}
+		}()
 	}
+	workers.Wait()
 }
 
 // startWarm starts one warm member of p. It carries the E2B variables already (its ID is fixed); the
@@ -336,17 +425,23 @@ func (m *Manager) startWarm(p Pool) error {
 	if err != nil {
 		return fmt.Errorf("warm sandbox for pool %q: %w", p.Name, err)
 	}
-	e := &entry{sb: m.sandboxFor(tmpl, spec.Limits, id, token, tmpl.Name, "", nil), pool: p.Name, warm: true, limits: spec.Limits}
-	e.sb.StartedAt = inst.StartedAt
+	rec := Record{
+		ID: id, Template: tmpl.Name, Alias: tmpl.Name, AccessToken: token, StartedAt: inst.StartedAt,
+		Pool: p.Name, Phase: PhaseWarm, Limits: spec.Limits,
+	}
+	cur, err := m.store.Pool(m.ctx, p.Name)
+	recs, lerr := m.store.Sandboxes(m.ctx)
 	m.mu.Lock()
-	cur, ok := m.pools[p.Name]
-	if ok && !m.closed && cur.Template == tmpl.Name && cur.Resources == p.Resources && m.warmCountLocked(p.Name) < cur.Size {
-		m.boxes[id] = e
-		m.mu.Unlock()
+	closed := m.closed
+	m.mu.Unlock()
+	if err == nil && lerr == nil && !closed && cur.Template == tmpl.Name && cur.Resources == p.Resources && warmCount(recs, p.Name) < cur.Size {
+		if err := m.store.Add(m.ctx, rec); err != nil {
+			m.stopQuietly(id, "warm sandbox that could not be recorded stopped")
+			return fmt.Errorf("warm sandbox for pool %q: %w", p.Name, err)
+		}
 		m.log.Info("warm sandbox ready", "id", id, "pool", p.Name)
 		return nil
 	}
-	m.mu.Unlock()
 	// The pool changed while this one started: it is not needed.
 	m.stopQuietly(id, "unneeded warm sandbox stopped")
 	return nil

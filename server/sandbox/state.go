@@ -10,7 +10,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 )
 
@@ -68,59 +67,6 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-func (m *Manager) persistPools() error {
-	if m.cfg.StateDir == "" {
-		return nil
-	}
-	m.persistMu.Lock()
-	defer m.persistMu.Unlock()
-	m.mu.Lock()
-	recs := make([]poolRecord, 0, len(m.pools))
-	for _, name := range slices.Sorted(maps.Keys(m.pools)) {
-		p := m.pools[name]
-		recs = append(recs, poolRecord{Name: p.Name, Template: p.Template, Size: p.Size, TimeoutMS: p.Timeout.Milliseconds(),
-			CPUMillis: p.Resources.CPUMillis, MemoryMB: p.Resources.MemoryMB})
-	}
-	m.mu.Unlock()
-	raw, err := json.MarshalIndent(recs, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode pools: %w", err)
-	}
-	if err := writeFileAtomic(filepath.Join(m.cfg.StateDir, poolsFile), raw); err != nil {
-		return fmt.Errorf("save pools: %w", err)
-	}
-	return nil
-}
-
-// persistSandboxes saves the users' sandboxes. Failures are logged: the sandbox operation itself
-// succeeded, and the runtime's copy of the Spec is a fallback after a restart.
-func (m *Manager) persistSandboxes() {
-	if m.cfg.StateDir == "" {
-		return
-	}
-	m.persistMu.Lock()
-	defer m.persistMu.Unlock()
-	m.mu.Lock()
-	recs := make([]sandboxRecord, 0, len(m.boxes))
-	for _, e := range m.boxes {
-		if !e.visible() {
-			continue
-		}
-		sb := e.sb
-		recs = append(recs, sandboxRecord{ID: sb.ID, Template: sb.Template, Alias: sb.Alias, OwnerKey: sb.OwnerKey,
-			Metadata: maps.Clone(sb.Metadata), StartedAt: sb.StartedAt, EndAt: sb.EndAt})
-	}
-	m.mu.Unlock()
-	slices.SortFunc(recs, func(a, b sandboxRecord) int { return a.StartedAt.Compare(b.StartedAt) })
-	raw, err := json.MarshalIndent(recs, "", "  ")
-	if err == nil {
-		err = writeFileAtomic(filepath.Join(m.cfg.StateDir, sandboxesFile), raw)
-	}
-	if err != nil {
-		m.log.Error("save sandboxes", "err", err)
-	}
-}
-
 // readJSON decodes a state file; a missing file is empty state.
 func readJSON(path string, v any) error {
 	raw, err := os.ReadFile(path)
@@ -136,8 +82,8 @@ func readJSON(path string, v any) error {
 	return nil
 }
 
-// recover loads the pools and rebuilds the registry from the runtime: users' sandboxes come back with
-// their saved expiry (and are killed if it passed), warm members go back to their pools (or are
+// recover loads the pools and rebuilds the local store from the runtime: users' sandboxes come back
+// with their saved expiry (and are killed if it passed), warm members go back to their pools (or are
 // stopped when their pool is gone).
 func (m *Manager) recover(parent context.Context) error {
 	ctx, cancel := context.WithTimeout(parent, recoverTimeout)
@@ -161,54 +107,45 @@ func (m *Manager) recover(parent context.Context) error {
 			saved[r.ID] = r
 		}
 	}
-	for _, r := range pools {
-		m.pools[r.Name] = Pool{Name: r.Name, Template: r.Template, Size: r.Size, Timeout: time.Duration(r.TimeoutMS) * time.Millisecond,
-			Resources: Limits{CPUMillis: r.CPUMillis, MemoryMB: r.MemoryMB}}
-	}
+	m.mem.loadPools(pools)
 
 	insts, err := m.rt.List(ctx)
 	if err != nil {
 		return fmt.Errorf("list the runtime's sandboxes: %w", err)
 	}
-	templates := map[string]Template{}
-	for _, t := range m.Templates() {
-		templates[t.Name] = t
-	}
 	now := m.now()
 	var expired, orphans []string
+	recovered := map[string]Record{}
 	for _, inst := range insts {
 		spec := inst.Spec
-		tmpl, ok := templates[spec.Template]
-		if !ok {
-			tmpl = Template{Name: spec.Template}
-		}
-		if rec, ok := saved[spec.ID]; ok {
-			e := &entry{sb: m.sandboxFor(tmpl, spec.Limits, spec.ID, spec.AccessToken, rec.Alias, rec.OwnerKey, userMetadata(rec.Metadata)), limits: spec.Limits}
-			e.sb.StartedAt, e.sb.EndAt = rec.StartedAt, rec.EndAt
-			m.boxes[spec.ID] = e
+		rec := Record{ID: spec.ID, Template: spec.Template, AccessToken: spec.AccessToken, Limits: spec.Limits, Phase: PhaseRunning}
+		if s, ok := saved[spec.ID]; ok {
+			rec.Alias, rec.OwnerKey, rec.Metadata = s.Alias, s.OwnerKey, userMetadata(s.Metadata)
+			rec.StartedAt, rec.EndAt = s.StartedAt, s.EndAt
 		} else if pool := poolOf(spec); pool != "" {
-			if _, ok := m.pools[pool]; !ok {
+			if _, ok := m.mem.pools[pool]; !ok {
 				orphans = append(orphans, spec.ID)
 				continue
 			}
-			e := &entry{sb: m.sandboxFor(tmpl, spec.Limits, spec.ID, spec.AccessToken, tmpl.Name, "", nil), pool: pool, warm: true, limits: spec.Limits}
-			e.sb.StartedAt = inst.StartedAt
-			m.boxes[spec.ID] = e
+			rec.Alias, rec.Pool, rec.Phase, rec.StartedAt = spec.Template, pool, PhaseWarm, inst.StartedAt
 		} else {
-			alias := spec.Metadata[metaAlias]
-			if alias == "" {
-				alias = spec.Template
+			rec.Alias = spec.Metadata[metaAlias]
+			if rec.Alias == "" {
+				rec.Alias = spec.Template
 			}
-			e := &entry{sb: m.sandboxFor(tmpl, spec.Limits, spec.ID, spec.AccessToken, alias, spec.Metadata[metaOwner], userMetadata(spec.Metadata)), limits: spec.Limits}
-			e.sb.StartedAt, e.sb.EndAt = inst.StartedAt, spec.EndAt
-			m.boxes[spec.ID] = e
+			rec.OwnerKey, rec.Metadata = spec.Metadata[metaOwner], userMetadata(spec.Metadata)
+			rec.StartedAt, rec.EndAt = inst.StartedAt, spec.EndAt
 		}
-		if e := m.boxes[spec.ID]; e.visible() && !e.sb.EndAt.After(now) {
-			delete(m.boxes, spec.ID)
+		if rec.Visible() && !rec.EndAt.After(now) {
 			expired = append(expired, spec.ID)
+			continue
 		}
+		recovered[spec.ID] = rec
 	}
-	m.log.Info("sandbox manager recovered", "sandboxes", len(m.boxes), "expired", len(expired), "orphans", len(orphans), "pools", len(m.pools))
+	m.mem.mu.Lock()
+	maps.Copy(m.mem.boxes, recovered)
+	m.mem.mu.Unlock()
+	m.log.Info("sandbox manager recovered", "sandboxes", len(recovered), "expired", len(expired), "orphans", len(orphans), "pools", len(pools))
 	for _, id := range expired {
 		m.stopQuietly(id, "sandbox expired while the manager was down")
 	}
@@ -216,7 +153,7 @@ func (m *Manager) recover(parent context.Context) error {
 		m.stopQuietly(id, "warm sandbox of a deleted pool stopped")
 	}
 	m.trimPools(ctx)
-	m.persistSandboxes()
+	m.mem.persistSandboxes()
 	return nil
 }
 

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -24,22 +25,40 @@ func (m *Manager) reapLoop() {
 	}
 }
 
-// reap forgets every expired sandbox, then stops them through the runtime without holding the lock.
+// reap forgets every expired sandbox, then stops it through the runtime. Only the leader among
+// managers sharing a store reaps, and each removal is conditional on the latest version of the record
+// (still visible, still expired), so a sandbox expires exactly once even if two managers reap, and
+// never after another manager extended its timeout.
 func (m *Manager) reap() {
-	now := m.now()
-	var expired []string
-	m.mu.Lock()
-	for id, e := range m.boxes {
-		if e.visible() && !e.sb.EndAt.After(now) {
-			expired = append(expired, id)
-			delete(m.boxes, id)
-		}
-	}
-	m.mu.Unlock()
-	if len(expired) == 0 {
+	if !m.leading() {
 		return
 	}
-	m.persistSandboxes()
+	now := m.now()
+	recs, err := m.store.Sandboxes(m.ctx)
+	if err != nil {
+		m.log.Error("reap: list sandboxes", "err", err)
+		return
+	}
+	var expired []string
+	for _, r := range recs {
+		if !r.Visible() || r.EndAt.After(now) {
+			continue
+		}
+		_, err := m.store.Remove(m.ctx, r.ID, func(r Record) error {
+			if !r.Visible() || r.EndAt.After(now) {
+				return ErrConflict
+			}
+			return nil
+		})
+		if err != nil {
+			if !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+				m.log.Error("reap sandbox", "id", r.ID, "err", err)
+			}
+			continue
+		}
+		expired = append(expired, r.ID)
+	}
+	// Stopped after all are forgotten: none stays visible while others are torn down.
 	for _, id := range expired {
 		m.stopQuietly(id, "sandbox expired")
 	}

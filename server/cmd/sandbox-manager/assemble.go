@@ -30,6 +30,9 @@ type app struct {
 }
 
 func assemble(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) (*app, error) {
+	if cfg.runtime == "kube" {
+		return assembleKube(ctx, cfg, log, stdout)
+	}
 	if err := os.MkdirAll(cfg.stateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir %s: %w", cfg.stateDir, err)
 	}
@@ -83,6 +86,15 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, stdout io.Write
 	m := metrics.New(mgr)
 	observer.set(m)
 
+	printQuickStart(stdout, cfg, firstKey, created)
+	return front(cfg, log, mgr, keys, rt, m, func() {
+		_ = mgr.Close()
+		_ = rt.Close()
+	}), nil
+}
+
+// front is what every runtime shares: the gateway in front of the control plane.
+func front(cfg config, log *slog.Logger, mgr *sandbox.Manager, keys *apikey.Store, rt envdDialer, m *metrics.Metrics, closeRuntime func()) *app {
 	reach := backends{mgr: mgr, rt: rt}
 	gw := gateway.New(gateway.Config{
 		Sandboxes: reach,
@@ -102,16 +114,18 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, stdout io.Write
 		Logger:      log.With("part", "api"),
 		Observer:    m.ObserveAPI,
 	}))
-
-	printQuickStart(stdout, cfg, firstKey, created)
 	return &app{
 		handler: gw.Dispatch(controlPlane),
 		close: func() {
 			gw.CloseIdleConnections()
-			_ = mgr.Close()
-			_ = rt.Close()
+			closeRuntime()
 		},
-	}, nil
+	}
+}
+
+// envdDialer reaches a sandbox's envd (local.Runtime over its unix socket, kube.Runtime at the pod IP).
+type envdDialer interface {
+	DialEnvd(ctx context.Context, id string) (net.Conn, error)
 }
 
 // lateObserver forwards to the metrics, which need the manager (their sandbox counter) to exist
@@ -132,7 +146,7 @@ func (o *lateObserver) ObserveCreate(template string, fromPool bool, d time.Dura
 // through envd's CONNECT forwarding, so no sandbox port is ever exposed on the host network.
 type backends struct {
 	mgr *sandbox.Manager
-	rt  *local.Runtime
+	rt  envdDialer
 }
 
 func (b backends) Lookup(id string) (gateway.Backend, bool) {
@@ -140,13 +154,17 @@ func (b backends) Lookup(id string) (gateway.Backend, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return backend{id: id, token: sbx.AccessToken, rt: b.rt}, true
+	return backend{id: id, token: sbx.AccessToken, mask: builtin.MaskRequestHost(sbx.Template), rt: b.rt}, true
 }
 
 type backend struct {
-	id, token string
-	rt        *local.Runtime
+	id, token, mask string
+	rt              envdDialer
 }
+
+// MaskRequestHost makes the gateway send the template's Host mask to the sandbox's ports (see
+// builtin.MaskRequestHost: Chrome's DevTools endpoint refuses public names).
+func (b backend) MaskRequestHost() string { return b.mask }
 
 func (b backend) DialPort(ctx context.Context, port int) (net.Conn, error) {
 	conn, err := b.rt.DialEnvd(ctx, b.id)

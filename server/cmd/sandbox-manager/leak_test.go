@@ -11,12 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/kubenode"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/managerharness"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	managerharness.RemoveBinaries()
+	kubenode.RemoveBinaries()
 	os.Exit(code)
 }
 

@@ -1,5 +1,6 @@
 // Command sandbox-manager serves the E2B-compatible control plane and the sandbox gateway on one
-// listener, running sandboxes on the local runtime (kube comes later).
+// listener, running sandboxes on the local runtime (processes on this machine) or the kube runtime
+// (pods on a Kubernetes cluster, state in the Kubernetes API, any number of replicas).
 package main
 
 import (
@@ -101,6 +102,7 @@ type config struct {
 	listen, tlsListen, tlsCert, tlsKey string
 	stateDir, runtime, domain          string
 	envdBin, logLevel, publicURL       string
+	kube                               kubeFlags
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -112,7 +114,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	str(&c.listen, "listen", "SANDBOX_LISTEN", "127.0.0.1:3000", "address of the listener for the control plane and sandbox traffic")
 	str(&c.stateDir, "state-dir", "SANDBOX_STATE_DIR", defaultStateDir(), "directory for keys, pools and sandbox state")
-	str(&c.runtime, "runtime", "SANDBOX_RUNTIME", "local", "where sandboxes run: local")
+	str(&c.runtime, "runtime", "SANDBOX_RUNTIME", "local", "where sandboxes run: local (this machine) or kube (pods of a Kubernetes cluster)")
 	str(&c.domain, "domain", "SANDBOX_DOMAIN", "", "sandbox domain: <port>-<id>.<domain> hosts are routed to sandboxes")
 	str(&c.tlsListen, "tls-listen", "SANDBOX_TLS_LISTEN", "", "address of a second, TLS listener (needs --tls-cert and --tls-key)")
 	str(&c.tlsCert, "tls-cert", "SANDBOX_TLS_CERT", "", "PEM certificate (chain) for the TLS listener, e.g. the wildcard *.<domain>")
@@ -120,11 +122,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	str(&c.envdBin, "envd-bin", "SANDBOX_ENVD_BIN", defaultEnvdBin(), "envd binary started in every sandbox")
 	str(&c.logLevel, "log-level", "SANDBOX_LOG_LEVEL", "info", "debug, info, warn or error")
 	str(&c.publicURL, "public-url", "SANDBOX_PUBLIC_URL", "", "URL clients use to reach this manager (printed in the quick-start lines); default http://<listen>")
+	c.kube.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	if c.runtime != "local" {
-		return c, fmt.Errorf("--runtime %q: only \"local\" is available in this build", c.runtime)
+	if c.runtime != "local" && c.runtime != "kube" {
+		return c, fmt.Errorf("--runtime %q: want local or kube", c.runtime)
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") || c.tlsListen != "" && c.tlsCert == "" {
 		return c, errors.New("TLS needs --tls-listen, --tls-cert and --tls-key together")

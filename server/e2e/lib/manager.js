@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 
 import { envdBinary, freePort } from './envd.js'
+import { startKubeEnv } from './kube.js'
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
@@ -71,13 +72,21 @@ export function envdSocket(stateDir, id) {
 
 /**
  * Starts the manager on a free port with a fresh state dir under /var/tmp, one seeded API key and an
- * admin key, and waits for GET /health.
+ * admin key, and waits for GET /health. `domain` is --domain: `<port>-<id>.<domain>` hosts are routed.
+ * `runtime: 'kube'` runs it on the kube runtime against `kube` (a startKubeEnv() cluster; one is
+ * started, and stopped with the manager, when none is given); a second replica shares the first's
+ * cluster and keys: startManager({ runtime: 'kube', kube: first.kube, apiKey: first.apiKey, adminKey: first.adminKey }).
  *
  * @returns {Promise<Manager>} see the returned object
  */
-export async function startManager({ port, stateDir, apiKey, adminKey } = {}) {
+export async function startManager({ port, stateDir, apiKey, adminKey, domain, runtime = 'local', kube } = {}) {
   const bin = managerBinary()
   const envd = envdBinary()
+  let ownKube = false
+  if (runtime === 'kube' && !kube) {
+    kube = await startKubeEnv()
+    ownKube = true
+  }
   port ??= await freePort()
   stateDir ??= fs.mkdtempSync('/var/tmp/manager-e2e-')
   apiKey ??= 'e2b_' + crypto.randomBytes(20).toString('hex')
@@ -96,6 +105,11 @@ export async function startManager({ port, stateDir, apiKey, adminKey } = {}) {
     exitPromise: null,
     logText: '',
     stopping: false,
+    runtime,
+    kube,
+    // Where the runtime keeps its sandboxes (one entry per sandbox): the manager's local runtime, or
+    // the kube test node's.
+    sandboxesDir: runtime === 'kube' ? kube.sandboxesDir : path.join(stateDir, 'runtime', 'sandboxes'),
   }
 
   async function launch() {
@@ -103,6 +117,11 @@ export async function startManager({ port, stateDir, apiKey, adminKey } = {}) {
     const env = { ...process.env, SANDBOX_API_KEYS: apiKey, SANDBOX_ADMIN_KEY: adminKey }
     for (const v of ['SANDBOX_LISTEN', 'SANDBOX_STATE_DIR', 'SANDBOX_DOMAIN']) delete env[v]
     const args = ['serve', '--listen', `127.0.0.1:${port}`, '--state-dir', stateDir, '--envd-bin', envd]
+    if (domain) args.push('--domain', domain)
+    if (runtime === 'kube') {
+      args.push('--runtime', 'kube', '--kubeconfig', kube.kubeconfig, '--kube-namespace', kube.namespace,
+        '--image-registry', 'registry.test/sandboxstack', '--image-tag', 'e2e', '--replica-id', `e2e-${port}`)
+    }
     const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
     mgr.child = child
     mgr.exited = null
@@ -226,6 +245,7 @@ export async function startManager({ port, stateDir, apiKey, adminKey } = {}) {
     async stop() {
       await mgr.killAll()
       await terminate('SIGTERM')
+      if (ownKube) await kube.stop()
       const sbxDir = path.join(stateDir, 'runtime', 'sandboxes')
       let leftovers = []
       try { leftovers = fs.readdirSync(sbxDir) } catch {}

@@ -1,7 +1,8 @@
-// The two ways the envd test files run: against a bare envd in SDK debug mode (results checked on this
-// host's filesystem), and through the sandbox manager (a real sandbox with its own filesystem: results
-// are checked inside it, with commands the SDK runs there). E2E_MODES=debug or E2E_MODES=manager
-// selects one; both run by default.
+// The ways the envd test files run: against a bare envd in SDK debug mode (results checked on this
+// host's filesystem), through the sandbox manager (a real sandbox with its own filesystem: results
+// are checked inside it, with commands the SDK runs there), and through the manager on the kube
+// runtime (E2E_MODES=kube: a real kube-apiserver, sandboxes as pods run by the test node). E2E_MODES
+// is a comma-separated list of debug, manager and kube; debug,manager by default.
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -118,17 +119,17 @@ function debugMode(prefix) {
   return mode
 }
 
-function managerMode(prefix) {
+function managerMode(prefix, runtime = 'local') {
   let mgr
   const mode = {
-    name: 'through the manager',
+    name: runtime === 'kube' ? 'through the manager (kube runtime)' : 'through the manager',
     manager: true,
     root: `/home/user/e2e-${prefix}`,
     workdir: '/home/user',
     owner: 'user', // the sandbox's default user, who runs the in-sandbox checks
     ownerUid: undefined,
     async setup() {
-      mgr = await startManager()
+      mgr = await startManager({ runtime })
       mode.mgr = mgr
       mgr.useSdkEnv()
     },
@@ -150,11 +151,25 @@ function managerMode(prefix) {
   return mode
 }
 
+function wantedModes() {
+  return (process.env.E2E_MODES ?? 'debug,manager').split(',').map((s) => s.trim())
+}
+
 /** The modes to run (E2E_MODES=debug,manager by default), each a fresh object per test file. */
 export function modes(prefix) {
-  const want = (process.env.E2E_MODES ?? 'debug,manager').split(',').map((s) => s.trim())
+  const want = wantedModes()
   const out = []
   if (want.includes('debug')) out.push(debugMode(prefix))
   if (want.includes('manager')) out.push(managerMode(prefix))
+  if (want.includes('kube')) out.push(managerMode(prefix, 'kube'))
+  return out
+}
+
+/** The manager runtimes E2E_MODES asks for: 'local' for manager, 'kube' for kube. */
+export function managerRuntimes() {
+  const want = wantedModes()
+  const out = []
+  if (want.includes('manager')) out.push('local')
+  if (want.includes('kube')) out.push('kube')
   return out
 }

@@ -7,16 +7,18 @@ import fs from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 
 import { startManager } from '../lib/manager.js'
+import { managerRuntimes } from '../lib/modes.js'
 import { rejectsWith, sleep, versions, waitFor } from '../lib/sdk.js'
 
 const T = { timeout: 60_000 }
-const skipAll = !(process.env.E2E_MODES ?? 'debug,manager').split(',').map((s) => s.trim()).includes('manager')
+// One run per manager runtime E2E_MODES asks for: manager (local) and kube.
+const runtimes = managerRuntimes()
 
 let mgr
 
-describe('control plane through the manager', { skip: skipAll && 'E2E_MODES excludes manager' }, () => {
+for (const runtime of runtimes.length ? runtimes : [undefined]) describe(`control plane through the manager${runtime === 'kube' ? ' (kube runtime)' : ''}`, { skip: !runtime && 'E2E_MODES excludes manager and kube' }, () => {
   before(async () => {
-    mgr = await startManager()
+    mgr = await startManager({ runtime })
     mgr.useSdkEnv()
   })
 
@@ -272,7 +274,8 @@ describe('control plane through the manager', { skip: skipAll && 'E2E_MODES excl
         const ready = async () => (await mgr.admin('GET', `/admin/pools/${pool}`)).body.ready
         await waitFor('pool ready = 2', async () => (await ready()) === 2, { timeoutMs: 20_000, intervalMs: 100 })
         const listed = (await mgr.admin('GET', '/admin/pools')).body.find((p) => p.name === pool)
-        assert.deepEqual({ ...listed, timeout: undefined }, { name: pool, template: 'base', size: 2, ready: 2, timeout: undefined })
+        assert.deepEqual({ ...listed, timeout: undefined },
+          { name: pool, template: 'base', size: 2, ready: 2, timeout: undefined, resources: { cpuMillis: 0, memoryMB: 0 } })
         // Idle pool sandboxes are nobody's yet: list() does not show them (every other test killed its own).
         assert.deepEqual(await sdk.Sandbox.list().nextItems(), [])
 
@@ -300,7 +303,7 @@ describe('control plane through the manager', { skip: skipAll && 'E2E_MODES excl
       // The pool's idle sandboxes go with it.
       await waitFor('idle pool sandboxes to be removed', () => {
         let n = 0
-        try { n = fs.readdirSync(`${mgr.stateDir}/runtime/sandboxes`).length } catch {}
+        try { n = fs.readdirSync(mgr.sandboxesDir).length } catch {}
         return n === 0
       }, { timeoutMs: 15_000, intervalMs: 200 })
     })
