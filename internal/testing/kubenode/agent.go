@@ -281,6 +281,16 @@ func (a *Agent) processNext(ctx context.Context) bool {
 // them up) and requeues their pods, which then fail.
 func (a *Agent) watchSandboxes(ctx context.Context) {
 	wait.UntilWithContext(ctx, func(ctx context.Context) {
+		// Only runs that were running before the List can be missing from it: one whose start
+		// finishes while List runs (which takes seconds with hundreds of sandboxes) is not dead.
+		a.mu.Lock()
+		before := map[string]*podRun{}
+		for key, r := range a.runs {
+			if r.running() {
+				before[key] = r
+			}
+		}
+		a.mu.Unlock()
 		list, err := a.rt.List(ctx)
 		if err != nil {
 			a.log.Warn("kubenode: list sandboxes", "err", err)
@@ -292,8 +302,8 @@ func (a *Agent) watchSandboxes(ctx context.Context) {
 		}
 		a.mu.Lock()
 		var dead []string
-		for key, r := range a.runs {
-			if r.running() && !alive[r.sandboxID] {
+		for key, r := range before {
+			if a.runs[key] == r && r.running() && !alive[r.sandboxID] {
 				r.markDead("the sandbox's processes exited")
 				dead = append(dead, key)
 			}
