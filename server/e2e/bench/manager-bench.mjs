@@ -7,6 +7,7 @@ import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 
+import { latencyLine as printLatency, line, now, rssKiB, sandboxMemory } from '../lib/bench.js'
 import { envdSocket, sandboxState, startManager } from '../lib/manager.js'
 import { sleep, versions, waitFor } from '../lib/sdk.js'
 import { Sandbox as CodeInterpreter } from '@e2b/code-interpreter'
@@ -17,21 +18,9 @@ const RATE_N = Number(process.env.BENCH_RATE_N ?? 32)
 const POOL = Number(process.env.BENCH_POOL ?? 4)
 const [sdkLabel, sdk] = versions[0]
 
-function stats(samples) {
-  const s = [...samples].sort((a, b) => a - b)
-  const q = (p) => s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]
-  const mean = s.reduce((a, b) => a + b, 0) / s.length
-  return { n: s.length, p50: q(50), p99: q(99), mean, min: s[0], max: s[s.length - 1] }
-}
+// latencyLine prints milliseconds with two decimals: these latencies are often a few ms.
+const latencyLine = (label, samples) => printLatency(label, samples, 2)
 
-const line = (label, value) => console.log(`${label.padEnd(58)} ${value}`)
-function latencyLine(label, samples) {
-  const st = stats(samples)
-  line(label, `n=${st.n}  p50=${st.p50.toFixed(2)} ms  p99=${st.p99.toFixed(2)} ms  mean=${st.mean.toFixed(2)} ms  min=${st.min.toFixed(2)} ms  max=${st.max.toFixed(2)} ms`)
-  return st
-}
-
-const now = () => Number(process.hrtime.bigint()) / 1e6
 async function timeN(n, fn) {
   const samples = []
   for (let i = 0; i < n; i++) {
@@ -100,50 +89,6 @@ function rawStart(target, token, processConfig, agent) {
     req.on('error', reject)
     req.end(body)
   })
-}
-
-const kib = (pid) => {
-  try {
-    const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+)\s+kB/m)
-    return m ? Number(m[1]) : 0
-  } catch {
-    return 0
-  }
-}
-
-/** Memory of one sandbox: sum of RSS of its processes, and the memory cgroup's usage when present. */
-function sandboxMemory(stateDir, id) {
-  const st = sandboxState(stateDir, id)
-  const memCg = (st.cgroups ?? []).find((c) => c.controller === 'memory')
-  let pids = []
-  let cgUsage
-  if (memCg) {
-    try { pids = fs.readFileSync(path.join(memCg.path, 'cgroup.procs'), 'utf8').trim().split('\n').filter(Boolean).map(Number) } catch {}
-    for (const f of ['memory.usage_in_bytes', 'memory.current']) {
-      try { cgUsage = Number(fs.readFileSync(path.join(memCg.path, f), 'utf8')); break } catch {}
-    }
-  }
-  if (pids.length === 0) {
-    // No cgroup: the bwrap process outside, its child (pid 1 inside) and every descendant.
-    const children = new Map()
-    for (const e of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(e)) continue
-      try {
-        const ppid = Number(fs.readFileSync(`/proc/${e}/stat`, 'utf8').split(') ')[1].split(' ')[1])
-        if (!children.has(ppid)) children.set(ppid, [])
-        children.get(ppid).push(Number(e))
-      } catch {}
-    }
-    const todo = [st.bwrap.pid]
-    while (todo.length) {
-      const p = todo.pop()
-      pids.push(p)
-      todo.push(...(children.get(p) ?? []))
-    }
-  } else if (!pids.includes(st.bwrap.pid)) {
-    pids.push(st.bwrap.pid) // the outer bwrap may stay in the manager's cgroup
-  }
-  return { rssKiB: pids.reduce((a, p) => a + kib(p), 0), procs: pids.length, cgUsage }
 }
 
 const CI_N = 8
@@ -253,7 +198,7 @@ async function main() {
     line('idle memory per sandbox: sum RSS of its processes', `${(avg(mems.map((m) => m.rssKiB)) / 1024).toFixed(1)} MiB avg over ${mems.length} (${mems.map((m) => m.procs).join('/')} processes; RSS double-counts shared pages)`)
     const cg = mems.map((m) => m.cgUsage).filter((x) => Number.isFinite(x))
     line('idle memory per sandbox: memory cgroup usage', cg.length ? `${(avg(cg) / 1024 / 1024).toFixed(1)} MiB avg over ${cg.length} (includes page cache)` : 'n/a (no memory cgroup)')
-    line('manager RSS with 4 idle sandboxes', `${(kib(mgr.child.pid) / 1024).toFixed(1)} MiB`)
+    line('manager RSS with 4 idle sandboxes', `${(rssKiB(mgr.child.pid) / 1024).toFixed(1)} MiB`)
     await Promise.all(idle.map((s) => s.kill()))
 
     // 4. code interpreter (@e2b/code-interpreter): runCode round trip, and create → first runCode

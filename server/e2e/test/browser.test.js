@@ -15,16 +15,16 @@
 // http page (unlike data: or file:) carries cookies. The screenshot lands in server/e2e/artifacts/.
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
-import dns from 'node:dns'
 import fs from 'node:fs'
 import path from 'node:path'
-import zlib from 'node:zlib'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, it } from 'node:test'
 import { Sandbox } from 'e2b'
 import { chromium } from 'playwright-core'
 
+import { resolveToLoopback } from '../lib/dns.js'
 import { startManager } from '../lib/manager.js'
+import { pngSize } from '../lib/png.js'
 import { waitFor } from '../lib/sdk.js'
 
 const T = { timeout: 60_000 }
@@ -35,37 +35,6 @@ const DOMAIN = 'browser.test'
 const INSTALL = 'apt-get install -y --no-install-recommends chromium fonts-dejavu-core'
 const SITE_PORT = 8000
 const VIEWPORT = { width: 1024, height: 640 }
-
-// pngSize checks a PNG's signature and that its image data inflates, and returns its IHDR size.
-function pngSize(buf) {
-  assert.equal(buf.subarray(0, 8).toString('hex'), '89504e470d0a1a0a', 'PNG signature')
-  assert.equal(buf.subarray(12, 16).toString('ascii'), 'IHDR')
-  const idat = []
-  for (let off = 8; off < buf.length;) {
-    const len = buf.readUInt32BE(off)
-    if (buf.subarray(off + 4, off + 8).toString('ascii') === 'IDAT') idat.push(buf.subarray(off + 8, off + 8 + len))
-    off += 12 + len
-  }
-  assert.ok(zlib.inflateSync(Buffer.concat(idat)).length > 0)
-  return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) }
-}
-
-/**
- * Resolves `*.<domain>` to 127.0.0.1 in this process until the returned function is called. Playwright's
- * websocket client resolves through dns.promises.lookup (its happy-eyeballs lookup), looked up per call.
- */
-function resolveToLoopback(domain) {
-  const original = dns.promises.lookup
-  dns.promises.lookup = async function (hostname, options) {
-    if (!hostname.endsWith(`.${domain}`)) return original.call(this, hostname, options)
-    const family = typeof options === 'object' ? options?.family : options
-    const found = family === 6 ? [] : [{ address: '127.0.0.1', family: 4 }]
-    if (typeof options === 'object' && options?.all) return found
-    if (!found.length) throw Object.assign(new Error(`no IPv6 address for ${hostname}`), { code: 'ENOTFOUND' })
-    return found[0]
-  }
-  return () => { dns.promises.lookup = original }
-}
 
 /** Writes a page into the sandbox and serves it on its loopback as `user`; returns once it answers. */
 async function serveSite(sbx, title) {

@@ -1,31 +1,14 @@
 // @e2b/code-interpreter (pinned) through the manager: the `code-interpreter` template, spec §4.
 // Runs only "through the manager": the interpreter lives inside a sandbox.
 import assert from 'node:assert/strict'
-import zlib from 'node:zlib'
 import { after, before, describe, it } from 'node:test'
 import { Sandbox } from '@e2b/code-interpreter'
 
 import { startManager } from '../lib/manager.js'
+import { pngSize } from '../lib/png.js'
 
 const T = { timeout: 120_000 }
 const skipAll = !(process.env.E2E_MODES ?? 'debug,manager').split(',').map((s) => s.trim()).includes('manager')
-
-// pngSize reads width and height from a PNG's IHDR chunk and checks the file's CRCs decode.
-function pngSize(b64) {
-  const buf = Buffer.from(b64, 'base64')
-  assert.equal(buf.subarray(0, 8).toString('hex'), '89504e470d0a1a0a', 'PNG signature')
-  assert.equal(buf.subarray(12, 16).toString('ascii'), 'IHDR')
-  // The image data must inflate: a truncated or corrupt PNG fails here.
-  const idat = []
-  for (let off = 8; off < buf.length;) {
-    const len = buf.readUInt32BE(off)
-    const type = buf.subarray(off + 4, off + 8).toString('ascii')
-    if (type === 'IDAT') idat.push(buf.subarray(off + 8, off + 8 + len))
-    off += 12 + len
-  }
-  assert.ok(zlib.inflateSync(Buffer.concat(idat)).length > 0)
-  return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) }
-}
 
 describe('@e2b/code-interpreter through the manager', { skip: skipAll && 'E2E_MODES excludes manager' }, () => {
   let mgr
@@ -82,7 +65,7 @@ describe('@e2b/code-interpreter through the manager', { skip: skipAll && 'E2E_MO
     assert.equal(fig.error, undefined)
     const png = fig.results.find((r) => r.png)
     assert.ok(png, `no png result in ${JSON.stringify(fig.results.map((r) => Object.keys(r)))}`)
-    assert.deepEqual(pngSize(png.png), { width: 400, height: 300 })
+    assert.deepEqual(pngSize(Buffer.from(png.png, 'base64')), { width: 400, height: 300 })
 
     const df = await sbx.runCode('import pandas as pd\npd.DataFrame({"x": [1, 2], "y": ["a", "b"]})')
     assert.match(df.results[0].html, /<table[\s\S]*<td>a<\/td>/)

@@ -12,17 +12,17 @@
 // noVNC client).
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
-import dns from 'node:dns'
 import fs from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
-import zlib from 'node:zlib'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, it } from 'node:test'
 import { Sandbox } from '@e2b/desktop'
 import { chromium } from 'playwright-core'
 
+import { resolveToLoopback } from '../lib/dns.js'
 import { startManager } from '../lib/manager.js'
+import { pngSize } from '../lib/png.js'
 import { sleep, waitFor } from '../lib/sdk.js'
 
 const T = { timeout: 120_000 }
@@ -34,37 +34,6 @@ const DOMAIN = 'desktop.test'
 const INSTALL = 'apt-get install -y xvfb x11-utils x11-xserver-utils xfce4 xfce4-terminal dbus-x11 xdotool scrot x11vnc novnc websockify net-tools procps xdg-utils libgtk-3-bin mousepad chromium fonts-dejavu-core'
 // Chromium on a closed network: without these it keeps dialling Google's services (go.md).
 const CHROMIUM_OFFLINE = ['--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--disable-gpu']
-
-// pngSize checks a PNG's signature and that its image data inflates, and returns its IHDR size.
-function pngSize(buf) {
-  assert.equal(buf.subarray(0, 8).toString('hex'), '89504e470d0a1a0a', 'PNG signature')
-  assert.equal(buf.subarray(12, 16).toString('ascii'), 'IHDR')
-  const idat = []
-  for (let off = 8; off < buf.length;) {
-    const len = buf.readUInt32BE(off)
-    if (buf.subarray(off + 4, off + 8).toString('ascii') === 'IDAT') idat.push(buf.subarray(off + 8, off + 8 + len))
-    off += 12 + len
-  }
-  assert.ok(zlib.inflateSync(Buffer.concat(idat)).length > 0)
-  return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) }
-}
-
-/**
- * Resolves `*.<domain>` to 127.0.0.1 in this process until the returned function is called, as a
- * wildcard record would. Playwright's websocket client resolves through dns.promises.lookup.
- */
-function resolveToLoopback(domain) {
-  const original = dns.promises.lookup
-  dns.promises.lookup = async function (hostname, options) {
-    if (!hostname.endsWith(`.${domain}`)) return original.call(this, hostname, options)
-    const family = typeof options === 'object' ? options?.family : options
-    const found = family === 6 ? [] : [{ address: '127.0.0.1', family: 4 }]
-    if (typeof options === 'object' && options?.all) return found
-    if (!found.length) throw Object.assign(new Error(`no IPv6 address for ${hostname}`), { code: 'ENOTFOUND' })
-    return found[0]
-  }
-  return () => { dns.promises.lookup = original }
-}
 
 /** GET on the manager's listener with the given Host and headers; resolves {status, headers, body}. */
 function httpGet(port, p, headers) {

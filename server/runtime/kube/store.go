@@ -314,11 +314,19 @@ func (r *Runtime) cachedPool(name string) (*unstructured.Unstructured, bool) {
 	return u, ok && u.GetDeletionTimestamp() == nil
 }
 
-// Pool returns one SandboxPool (sandbox.Store).
-func (s *Store) Pool(_ context.Context, name string) (sandbox.Pool, error) {
-	u, ok := s.r.cachedPool(name)
-	if !ok {
+// Pool returns one SandboxPool (sandbox.Store): from the cache, or from the API when the cache has
+// not seen it yet, so that a pool written through another replica a moment ago is found (a client
+// behind a load balancer creates on one replica and polls another).
+func (s *Store) Pool(ctx context.Context, name string) (sandbox.Pool, error) {
+	if u, ok := s.r.cachedPool(name); ok {
+		return poolFromObject(u), nil
+	}
+	u, err := s.r.dyn.Resource(poolGVR).Namespace(s.r.ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) || (err == nil && u.GetDeletionTimestamp() != nil) {
 		return sandbox.Pool{}, fmt.Errorf("pool %q: %w", name, sandbox.ErrNotFound)
+	}
+	if err != nil {
+		return sandbox.Pool{}, fmt.Errorf("get pool %s: %w", name, err)
 	}
 	return poolFromObject(u), nil
 }
