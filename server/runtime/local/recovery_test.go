@@ -42,21 +42,25 @@ func TestRecoveryAdoptsAndCleansUp(t *testing.T) {
 	}
 
 	// b dies behind the runtime's back (an OOM kill, an admin): List cleans it up.
+	// Ticks before the kill: once b's pid namespace is gone its inode may be reused at once by a
+	// sandbox of a test running in parallel, whose processes start after this.
+	killedB := bootTicks(t)
 	killSandboxFromOutside(t, stB)
 	list, _ = rt2.List(context.Background())
 	if len(list) != 2 || findInstance(list, b.ID) != nil {
 		t.Fatalf("List after b died: %v", list)
 	}
-	assertGone(t, stB, filepath.Join(stateDir, "sandboxes", b.ID))
+	assertGoneSince(t, stB, filepath.Join(stateDir, "sandboxes", b.ID), killedB)
 	if _, err := rt2.DialEnvd(context.Background(), b.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("DialEnvd of a dead sandbox: %v", err)
 	}
 
 	// c dies while no manager runs: the next runtime cleans it up when it starts.
 	forget(t, rt2)
+	killedC := bootTicks(t)
 	killSandboxFromOutside(t, stC)
 	rt3, _ := newRuntime(t, Config{StateDir: stateDir})
-	assertGone(t, stC, filepath.Join(stateDir, "sandboxes", c.ID))
+	assertGoneSince(t, stC, filepath.Join(stateDir, "sandboxes", c.ID), killedC)
 	list, _ = rt3.List(context.Background())
 	if len(list) != 1 || list[0].Spec.ID != a.ID {
 		t.Fatalf("List of the third runtime: %v, want [%s]", list, a.ID)
