@@ -7,9 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/sandboxstack/terraform-provider-sandbox/server/runtime/local"
-	"github.com/sandboxstack/terraform-provider-sandbox/server/sandbox"
 )
 
 // TestBrowserTemplateAvailability: over a root without Chromium the manager lists `browser` as
@@ -17,21 +14,12 @@ import (
 // font are there it is available.
 func TestBrowserTemplateAvailability(t *testing.T) {
 	root := t.TempDir()
-	put := func(p string, mode os.FileMode) {
-		t.Helper()
-		full := filepath.Join(root, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte("#!/bin/sh\n"), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	put := func(p string, mode os.FileMode) { t.Helper(); putFile(t, root, p, mode) }
 	put("/usr/sbin/runuser", 0o755)
 	put("/usr/bin/unshare", 0o755)
-	rt := newRuntimeOver(t, root)
+	rt := newRuntimeOver(t, root, browserTemplate())
 
-	st := browserStatus(t, rt)
+	st := templateStatus(t, rt, "browser")
 	if st.Available {
 		t.Fatalf("browser available over a root without chromium: %+v", st)
 	}
@@ -48,38 +36,9 @@ func TestBrowserTemplateAvailability(t *testing.T) {
 
 	put("/usr/bin/chromium", 0o755)
 	put("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 0o644)
-	if st := browserStatus(t, rt); !st.Available || st.Reason != "" {
+	if st := templateStatus(t, rt, "browser"); !st.Available || st.Reason != "" {
 		t.Fatalf("browser not available over a root with chromium, runuser, unshare and the font: %+v", st)
 	}
-}
-
-func newRuntimeOver(t *testing.T, root string) *local.Runtime {
-	t.Helper()
-	envd := filepath.Join(t.TempDir(), "envd")
-	if err := os.WriteFile(envd, nil, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	rt, err := local.New(local.Config{
-		StateDir:  t.TempDir(),
-		EnvdBin:   envd,
-		RootDir:   root,
-		Templates: []local.Template{browserTemplate()},
-	})
-	if err != nil {
-		t.Fatalf("local runtime over %s: %v", root, err)
-	}
-	t.Cleanup(func() { rt.Close() })
-	return rt
-}
-
-func browserStatus(t *testing.T, rt *local.Runtime) sandbox.Template {
-	t.Helper()
-	all := Of(rt)
-	i := slices.IndexFunc(all, func(s sandbox.Template) bool { return s.Name == "browser" })
-	if i < 0 {
-		t.Fatalf("browser not listed: %+v", all)
-	}
-	return all[i]
 }
 
 // TestBrowserTemplateIsListed: the manager offers `browser` among its built-in templates.

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sandboxstack/terraform-provider-sandbox/server/runtime/local"
 	"github.com/sandboxstack/terraform-provider-sandbox/server/sandbox"
 )
 
@@ -18,19 +17,7 @@ import (
 // shows the reason); once everything is there it is available.
 func TestDesktopTemplateAvailability(t *testing.T) {
 	root := t.TempDir()
-	put := func(p string, mode os.FileMode) {
-		t.Helper()
-		full := filepath.Join(root, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte("#!/bin/sh\n"), mode); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(full, mode); err != nil { // WriteFile keeps an existing file's mode
-			t.Fatal(err)
-		}
-	}
+	put := func(p string, mode os.FileMode) { t.Helper(); putFile(t, root, p, mode) }
 	missingProgs := []string{"x11vnc", "xdotool", "startxfce4"}
 	for _, prog := range desktopPrograms {
 		if !slices.Contains(missingProgs, prog) {
@@ -73,27 +60,7 @@ func TestDesktopTemplateAvailability(t *testing.T) {
 // root with every built-in template.
 func desktopStatusOver(t *testing.T, root string) sandbox.Template {
 	t.Helper()
-	envd := filepath.Join(t.TempDir(), "envd")
-	if err := os.WriteFile(envd, nil, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	rt, err := local.New(local.Config{
-		StateDir:       t.TempDir(),
-		EnvdBin:        envd,
-		RootDir:        root,
-		DisableCgroups: true,
-		Templates:      LocalTemplates(t.TempDir()),
-	})
-	if err != nil {
-		t.Fatalf("local runtime over %s: %v", root, err)
-	}
-	defer rt.Close()
-	all := Of(rt)
-	i := slices.IndexFunc(all, func(s sandbox.Template) bool { return s.Name == "desktop" })
-	if i < 0 {
-		t.Fatalf("desktop not listed: %+v", all)
-	}
-	return all[i]
+	return templateStatus(t, newRuntimeOver(t, root, LocalTemplates(t.TempDir())...), "desktop")
 }
 
 // TestNoVNCLayout: /opt/noVNC has what the SDK runs and serves (utils/novnc_proxy, vnc.html and the
