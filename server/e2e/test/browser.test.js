@@ -32,12 +32,15 @@ import { chromium } from 'playwright-core'
 import { browserUse, cdpConnect, cdpVersion as fetchCDPVersion, testDispatcher } from '../lib/cdp.js'
 import { resolveToLoopback } from '../lib/dns.js'
 import { startManager } from '../lib/manager.js'
+import { managerRuntimes } from '../lib/modes.js'
 import { pngSize } from '../lib/png.js'
 import { waitFor } from '../lib/sdk.js'
 import { makeTestCA } from '../lib/tls.js'
 
 const T = { timeout: 60_000 }
-const skipAll = !(process.env.E2E_MODES ?? 'debug,manager').split(',').map((s) => s.trim()).includes('manager')
+// One run per manager runtime E2E_MODES asks for: manager (local) and kube (the browser template's
+// image, which the kube test node runs as the local template).
+const runtimes = managerRuntimes()
 const artifacts = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'artifacts')
 const DOMAIN = 'browser.test'
 // What the template needs from the host (server/builtin/browser.go).
@@ -68,7 +71,7 @@ async function targetURLs(browser) {
  * The browser sandbox suite against one manager. `domain` set: host routing; unset: header routing.
  * `screenshot` names the artifact the page's screenshot is written to.
  */
-function routingSuite(name, { domain, screenshot }) {
+function routingSuite(name, { domain, screenshot, runtime }) {
   describe(name, () => {
     let mgr
     let a
@@ -105,7 +108,7 @@ function routingSuite(name, { domain, screenshot }) {
     before(async () => {
       if (domain) restoreDNS = resolveToLoopback(domain)
       dispatcher = testDispatcher({ domain })
-      mgr = await startManager({ domain })
+      mgr = await startManager({ domain, runtime })
       mgr.useSdkEnv()
       const templates = await mgr.api('GET', '/templates')
       const browserTemplate = templates.body.find?.((t) => t.templateID === 'browser')
@@ -154,7 +157,7 @@ function routingSuite(name, { domain, screenshot }) {
       assert.equal(title, 'Sandbox A page')
       assert.deepEqual(pngSize(png), { width: 1024, height: 640 })
       fs.mkdirSync(artifacts, { recursive: true })
-      fs.writeFileSync(path.join(artifacts, `browser-use${domain ? '-host' : ''}.png`), png)
+      fs.writeFileSync(path.join(artifacts, screenshot.replace('browser', 'browser-use')), png)
     })
 
     it('Chromium runs as the sandbox\'s user, under its own sandbox where user namespaces allow it', T, async () => {
@@ -248,10 +251,13 @@ function routingSuite(name, { domain, screenshot }) {
   })
 }
 
-describe('browser template through the manager', { skip: skipAll && 'E2E_MODES excludes manager' }, () => {
-  routingSuite('no domain (websocket at <manager>/browser/<id>/devtools/…)', { screenshot: 'browser.png' })
-  routingSuite(`host routing (--domain ${DOMAIN})`, { domain: DOMAIN, screenshot: 'browser-host.png' })
-  privateSuite()
+for (const runtime of runtimes.length ? runtimes : [undefined]) describe(`browser template through the manager${runtime === 'kube' ? ' (kube runtime)' : ''}`, { skip: !runtime && 'E2E_MODES excludes manager and kube' }, () => {
+  const kube = runtime === 'kube' ? '-kube' : ''
+  routingSuite('no domain (websocket at <manager>/browser/<id>/devtools/…)', { runtime, screenshot: `browser${kube}.png` })
+  routingSuite(`host routing (--domain ${DOMAIN})`, { runtime, domain: DOMAIN, screenshot: `browser-host${kube}.png` })
+  privateSuite(runtime)
+  // The TLS listener and warm pools do not depend on the runtime; the kube runtime's pools have their own tests.
+  if (runtime === 'kube') return
   tlsSuite()
 
   describe('warm pool', () => {
@@ -289,14 +295,14 @@ describe('browser template through the manager', { skip: skipAll && 'E2E_MODES e
 })
 
 /** A private browser sandbox: its CDP, and any other port but envd's, need its traffic token. */
-function privateSuite() {
+function privateSuite(runtime) {
   describe('private sandbox (network.allowPublicTraffic: false)', () => {
     let mgr
     let sbx
     const open = []
 
     before(async () => {
-      mgr = await startManager()
+      mgr = await startManager({ runtime })
       mgr.useSdkEnv()
       sbx = await Sandbox.create('browser', { timeoutMs: 300_000, network: { allowPublicTraffic: false } })
       await serveSite(sbx, 'Private page')
