@@ -90,6 +90,10 @@ func (g *Gateway) serveBrowser(w http.ResponseWriter, r *http.Request, authorize
 		out.URL.Path, out.URL.RawPath = rest, ""
 		out.URL.RawQuery = query.Encode()
 		out.RequestURI = ""
+		// The credentials were for this route, not for whatever listens on the port: a sandbox may run
+		// its own server there, and the owner's API key must never reach it.
+		out.Header.Del("X-API-Key")
+		out.Header.Del(HeaderTrafficToken)
 		g.proxyTo(w, out, target, backend, "127.0.0.1:"+strconv.Itoa(port))
 	case rest == "/json" || strings.HasPrefix(rest, "/json/"):
 		g.serveDevToolsJSON(w, r, target, backend, strings.TrimSuffix(rest, "/"), query.Encode())

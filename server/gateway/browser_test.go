@@ -25,6 +25,8 @@ func fakeChrome(port string) http.Handler {
 				`"webSocketDebuggerUrl":"ws://127.0.0.1:`+port+`/devtools/page/P1"},{"id":"P2","type":"page","url":"about:blank"}]`)
 		case "/json/protocol":
 			_, _ = io.WriteString(w, `{"domains":[{"domain":"Page","webSocketDebuggerUrl":"not rewritten"}]}`)
+		case "/devtools/browser/headers":
+			_ = json.NewEncoder(w).Encode(r.Header)
 		case "/json/activate/P1":
 			w.Header().Set("Content-Type", "text/plain")
 			_, _ = io.WriteString(w, "Target activated")
@@ -168,6 +170,12 @@ func TestBrowserEndpointPrivate(t *testing.T) {
 		getJSON(t, h, get("/browser/abc/devtools/browser/u1", hdr), http.StatusOK, &e)
 		if e.Server != "chrome-9222" {
 			t.Errorf("%v: devtools route reached %+v", hdr, e)
+		}
+		// The credentials stay with the gateway: whatever listens on the port never sees them.
+		var seen http.Header
+		getJSON(t, h, get("/browser/abc/devtools/browser/headers", map[string]string{"X-API-Key": "e2b_secret", "E2b-Traffic-Access-Token": "traffic-secret"}), http.StatusOK, &seen)
+		if seen.Get("X-API-Key") != "" || seen.Get(HeaderTrafficToken) != "" {
+			t.Errorf("credentials reached the sandbox port: %v", seen)
 		}
 	}
 }
