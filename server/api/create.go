@@ -53,8 +53,7 @@ type networkConfig struct {
 // unsupportedOptions returns why the request asks for something this manager cannot honour, or "".
 //
 // Policy: options whose default behaviour is what the caller gets anyway are accepted and ignored
-// (autoPause:false, autoResume.enabled:false, allow_internet_access:true, allowPublicTraffic:true,
-// secure — every sandbox gets an envd access token, autoPauseMemory without autoPause, an empty
+// (autoPause:false, autoResume.enabled:false, allow_internet_access:true, secure — every sandbox gets an envd access token, autoPauseMemory without autoPause, an empty
 // network/iam/volumeMounts). Options that promise isolation, persistence or extra services the
 // manager does not provide are rejected with 400, because silently ignoring them would leave the
 // caller believing a sandbox is restricted (network), survives its timeout (autoPause), or has data
@@ -74,11 +73,8 @@ func (b *newSandboxBody) unsupportedOptions() string {
 		if len(n.AllowOut) > 0 || len(n.DenyOut) > 0 || rawJSON(n.Rules) && string(n.Rules) != "{}" || rawJSON(n.EgressProxy) {
 			why = append(why, "network.allowOut/denyOut/rules/egressProxy: outbound network rules are not supported")
 		}
-		if n.AllowPublicTraffic != nil && !*n.AllowPublicTraffic {
-			why = append(why, "network.allowPublicTraffic=false: traffic access tokens are not supported")
-		}
-		if n.MaskRequestHost != "" || len(n.HTTPSPorts) > 0 {
-			why = append(why, "network.maskRequestHost/httpsPorts are not supported")
+		if len(n.HTTPSPorts) > 0 {
+			why = append(why, "network.httpsPorts: the gateway speaks plain HTTP to sandbox ports")
 		}
 	}
 	if b.IAM != nil && len(b.IAM.Tokens) > 0 {
@@ -114,6 +110,11 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, defaultTimeout t
 		writeError(w, http.StatusBadRequest, why)
 		return
 	}
+	network, err := body.Network.inbound()
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	timeout, err := timeoutOf(body.Timeout, defaultTimeout)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -130,6 +131,7 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, defaultTimeout t
 		Metadata: body.Metadata,
 		EnvVars:  body.EnvVars,
 		OwnerKey: callerKey(r.Context()).ID,
+		Network:  network,
 	})
 	if err != nil {
 		s.managerError(w, r, "create sandbox", "", err)
@@ -138,6 +140,40 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, defaultTimeout t
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "sandbox created",
 		slog.String("sandbox", sb.ID), slog.String("template", sb.Template))
 	writeJSON(w, http.StatusCreated, s.toSandbox(sb))
+}
+
+// inbound is what the network options ask of the gateway: allowPublicTraffic=false makes the sandbox
+// private (its ports other than envd's need the traffic access token the create answer carries),
+// maskRequestHost replaces the Host header sent to those ports.
+func (n *networkConfig) inbound() (sandbox.Network, error) {
+	if n == nil {
+		return sandbox.Network{}, nil
+	}
+	if err := validMaskRequestHost(n.MaskRequestHost); err != nil {
+		return sandbox.Network{}, err
+	}
+	return sandbox.Network{
+		Private:         n.AllowPublicTraffic != nil && !*n.AllowPublicTraffic,
+		MaskRequestHost: n.MaskRequestHost,
+	}, nil
+}
+
+// validMaskRequestHost accepts a Host header value (a name or address, an optional port), where
+// ${PORT} may stand for the sandbox port: anything else would reach in-sandbox servers as a
+// malformed request.
+func validMaskRequestHost(mask string) error {
+	if mask == "" {
+		return nil
+	}
+	host := strings.ReplaceAll(mask, "${PORT}", "1")
+	valid := len(host) <= 255
+	for _, c := range host {
+		valid = valid && ('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("-._:[]", c))
+	}
+	if !valid {
+		return fmt.Errorf("network.maskRequestHost %q is not a host name with an optional port (${PORT} stands for the sandbox port)", mask)
+	}
+	return nil
 }
 
 // timeoutOf converts a body's timeout in seconds; absent uses def, ≤ 0 is an error.

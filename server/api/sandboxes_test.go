@@ -81,7 +81,9 @@ func TestCreateErrors(t *testing.T) {
 		{`{"autoResume":{"enabled":true}}`, 400, "autoResume"},
 		{`{"allow_internet_access":false}`, 400, "allow_internet_access"},
 		{`{"network":{"allowOut":["1.1.1.1"],"denyOut":["0.0.0.0/0"]}}`, 400, "network"},
-		{`{"network":{"allowPublicTraffic":false}}`, 400, "allowPublicTraffic"},
+		{`{"network":{"httpsPorts":[8443]}}`, 400, "httpsPorts"},
+		{`{"network":{"maskRequestHost":"evil/path"}}`, 400, "maskRequestHost"},
+		{`{"network":{"maskRequestHost":"a b"}}`, 400, "maskRequestHost"},
 		{`{"volumeMounts":[{"name":"v","path":"/mnt"}]}`, 400, "volumeMounts"},
 		{`{"mcp":{"x":{}}}`, 400, "mcp"},
 	} {
@@ -375,5 +377,48 @@ func TestUnknownTemplateMessageNotDoubled(t *testing.T) {
 	wantError(t, resp, b, http.StatusNotFound, "(available: base)")
 	if strings.Count(string(b), "available") != 1 {
 		t.Errorf("message lists templates twice: %s", b)
+	}
+}
+
+// TestPrivateSandbox: network.allowPublicTraffic=false gives the sandbox a traffic access token, in the
+// create and connect answers (where @e2b/code-interpreter reads it) and nowhere else; maskRequestHost
+// is passed on and reported.
+func TestPrivateSandbox(t *testing.T) {
+	e := newEnv(t, Config{})
+	resp, b := e.call(t, "POST", "/v2/sandboxes", `{"templateID":"base","network":{"allowPublicTraffic":false,"maskRequestHost":"${PORT}-app.local"}}`)
+	wantStatus(t, resp, b, http.StatusCreated)
+	m := asMap(t, b)
+	id := m["sandboxID"].(string)
+	want := sandbox.TrafficToken("tok-" + id)
+	if m["trafficAccessToken"] != want || want == "" {
+		t.Fatalf("trafficAccessToken = %v, want %q", m["trafficAccessToken"], want)
+	}
+	if n := e.fake.lastCreate.Network; !n.Private || n.MaskRequestHost != "${PORT}-app.local" {
+		t.Errorf("CreateRequest.Network = %+v", n)
+	}
+
+	resp, b = e.call(t, "POST", "/v2/sandboxes/"+id+"/connect", `{}`)
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
+		t.Fatalf("connect: %d %s", resp.StatusCode, b)
+	}
+	if got := asMap(t, b)["trafficAccessToken"]; got != want {
+		t.Errorf("connect trafficAccessToken = %v, want %q", got, want)
+	}
+
+	resp, b = e.call(t, "GET", "/sandboxes/"+id, "")
+	wantStatus(t, resp, b, http.StatusOK)
+	network, _ := asMap(t, b)["network"].(map[string]any)
+	if network["allowPublicTraffic"] != false || network["maskRequestHost"] != "${PORT}-app.local" {
+		t.Errorf("detail network = %v", network)
+	}
+	if strings.Contains(string(b), want) {
+		t.Errorf("GET /sandboxes/{id} reveals the traffic token: %s", b)
+	}
+
+	// allowPublicTraffic:true (or absent) is a public sandbox: no token.
+	resp, b = e.call(t, "POST", "/v2/sandboxes", `{"network":{"allowPublicTraffic":true}}`)
+	wantStatus(t, resp, b, http.StatusCreated)
+	if m := asMap(t, b); m["trafficAccessToken"] != nil || e.fake.lastCreate.Network.Private {
+		t.Errorf("public sandbox: %v, %+v", m, e.fake.lastCreate.Network)
 	}
 }

@@ -53,9 +53,10 @@ type volumeMount struct {
 	Path string `json:"path"`
 }
 
-// networkJSON is the part of SandboxNetworkConfig this manager reports: public traffic is allowed.
+// networkJSON is the part of SandboxNetworkConfig this manager reports: the inbound options.
 type networkJSON struct {
-	AllowPublicTraffic bool `json:"allowPublicTraffic"`
+	AllowPublicTraffic bool   `json:"allowPublicTraffic"`
+	MaskRequestHost    string `json:"maskRequestHost,omitempty"`
 }
 
 type lifecycleJSON struct {
@@ -106,8 +107,18 @@ func (s *server) toSandbox(sb *sandbox.Sandbox) sandboxJSON {
 		ClientID:        clientIDOf(sb),
 		EnvdVersion:     s.envdVersionOf(sb),
 		EnvdAccessToken: sb.AccessToken,
-		Domain:          s.domainPtr(),
+		// null for a public sandbox, as on E2B: @e2b/code-interpreter sends the header only when set.
+		TrafficAccessToken: trafficTokenPtr(sb),
+		Domain:             s.domainPtr(),
 	}
+}
+
+func trafficTokenPtr(sb *sandbox.Sandbox) *string {
+	if !sb.Network.Private || sb.TrafficToken == "" {
+		return nil
+	}
+	t := sb.TrafficToken
+	return &t
 }
 
 func (s *server) toListed(sb *sandbox.Sandbox) listedSandboxJSON {
@@ -143,7 +154,7 @@ func (s *server) toDetail(sb *sandbox.Sandbox) sandboxDetailJSON {
 		EnvdAccessToken:     sb.AccessToken,
 		Domain:              s.domainPtr(),
 		AllowInternetAccess: &internet,
-		Network:             networkJSON{AllowPublicTraffic: true},
+		Network:             networkJSON{AllowPublicTraffic: !sb.Network.Private, MaskRequestHost: sb.Network.MaskRequestHost},
 		Lifecycle:           lifecycleJSON{OnTimeout: "kill"},
 	}
 }

@@ -22,12 +22,9 @@ const cdpWSField = "webSocketDebuggerUrl"
 //
 // Every other member is kept as Chrome sent it, in Chrome's order; only the URL value is re-encoded.
 func RewriteCDPVersion(body []byte, publicWSBase string) ([]byte, error) {
-	base, err := url.Parse(publicWSBase)
+	base, err := wsBase(publicWSBase)
 	if err != nil {
-		return nil, fmt.Errorf("rewrite CDP version: public websocket base: %w", err)
-	}
-	if (base.Scheme != "ws" && base.Scheme != "wss") || base.Host == "" {
-		return nil, fmt.Errorf("rewrite CDP version: public websocket base %q must be ws:// or wss:// with a host", publicWSBase)
+		return nil, fmt.Errorf("rewrite CDP version: %w", err)
 	}
 
 	members, err := decodeObject(body)
@@ -35,41 +32,154 @@ func RewriteCDPVersion(body []byte, publicWSBase string) ([]byte, error) {
 		return nil, fmt.Errorf("rewrite CDP version: %w", err)
 	}
 	found := false
-	for i, m := range members {
-		if m.key != cdpWSField {
-			continue
-		}
-		var orig string
-		if err := json.Unmarshal(m.value, &orig); err != nil {
-			return nil, fmt.Errorf("rewrite CDP version: %s is not a string: %w", cdpWSField, err)
-		}
-		rewritten, err := rebaseWSURL(orig, base)
-		if err != nil {
-			return nil, fmt.Errorf("rewrite CDP version: %w", err)
-		}
-		if members[i].value, err = marshalNoEscape(rewritten); err != nil {
-			return nil, fmt.Errorf("rewrite CDP version: %w", err)
-		}
-		found = true
+	for _, m := range members {
+		found = found || m.key == cdpWSField
 	}
 	if !found {
 		return nil, fmt.Errorf("rewrite CDP version: no %s in Chrome's answer", cdpWSField)
 	}
+	if err := rebaseMembers(members, base); err != nil {
+		return nil, fmt.Errorf("rewrite CDP version: %w", err)
+	}
 	return encodeObject(members)
 }
 
+// cdpFrontendField is the member of Chrome's /json/list targets that opens DevTools' own front end
+// for the target; its ws= (or wss=) parameter names the target's websocket without a scheme.
+const cdpFrontendField = "devtoolsFrontendUrl"
+
+// RewriteDevToolsJSON rewrites every answer of Chrome's DevTools HTTP endpoint (/json/version, one
+// object; /json, /json/list, arrays of targets; /json/new, one target) so that its websocket URLs
+// point at publicWSBase, as RewriteCDPVersion does for /json/version. In each object
+// webSocketDebuggerUrl is rebased and the ws= parameter of devtoolsFrontendUrl follows it (as wss=
+// for a wss base). Answers that are not JSON objects or arrays of objects (/json/activate answers
+// text) and objects without those members are returned unchanged.
+func RewriteDevToolsJSON(body []byte, publicWSBase string) ([]byte, error) {
+	base, err := wsBase(publicWSBase)
+	if err != nil {
+		return nil, fmt.Errorf("rewrite DevTools answer: %w", err)
+	}
+	trimmed := bytes.TrimSpace(body)
+	switch {
+	case bytes.HasPrefix(trimmed, []byte("{")):
+		members, err := decodeObject(trimmed)
+		if err != nil {
+			return body, nil
+		}
+		if err := rebaseMembers(members, base); err != nil {
+			return nil, fmt.Errorf("rewrite DevTools answer: %w", err)
+		}
+		return encodeObject(members)
+	case bytes.HasPrefix(trimmed, []byte("[")):
+		var items []json.RawMessage
+		if err := json.Unmarshal(trimmed, &items); err != nil {
+			return body, nil
+		}
+		out := make([]json.RawMessage, len(items))
+		for i, item := range items {
+			out[i] = item
+			members, err := decodeObject(item)
+			if err != nil {
+				continue
+			}
+			if err := rebaseMembers(members, base); err != nil {
+				return nil, fmt.Errorf("rewrite DevTools answer: %w", err)
+			}
+			if out[i], err = encodeObject(members); err != nil {
+				return nil, err
+			}
+		}
+		return marshalNoEscape(out)
+	}
+	return body, nil
+}
+
+func wsBase(publicWSBase string) (*url.URL, error) {
+	base, err := url.Parse(publicWSBase)
+	if err != nil {
+		return nil, fmt.Errorf("public websocket base: %w", err)
+	}
+	if (base.Scheme != "ws" && base.Scheme != "wss") || base.Host == "" {
+		return nil, fmt.Errorf("public websocket base %q must be ws:// or wss:// with a host", publicWSBase)
+	}
+	return base, nil
+}
+
+// rebaseMembers rewrites webSocketDebuggerUrl and devtoolsFrontendUrl in one object's members.
+func rebaseMembers(members []member, base *url.URL) error {
+	for i, m := range members {
+		if m.key != cdpWSField && m.key != cdpFrontendField {
+			continue
+		}
+		var orig string
+		if err := json.Unmarshal(m.value, &orig); err != nil {
+			return fmt.Errorf("%s is not a string: %w", m.key, err)
+		}
+		var rewritten string
+		var err error
+		if m.key == cdpWSField {
+			rewritten, err = rebaseWSURL(orig, base)
+		} else {
+			rewritten, err = rebaseFrontendURL(orig, base)
+		}
+		if err != nil {
+			return err
+		}
+		if members[i].value, err = marshalNoEscape(rewritten); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rebaseWSURL puts Chrome's websocket path under base: base's scheme and host, base's path before
+// Chrome's, base's query parameters (the gateway's ?cdpPort=) before Chrome's.
 func rebaseWSURL(orig string, base *url.URL) (string, error) {
 	u, err := url.Parse(orig)
 	if err != nil {
 		return "", fmt.Errorf("parse %s %q: %w", cdpWSField, orig, err)
 	}
+	query := base.RawQuery
+	if u.RawQuery != "" {
+		if query != "" {
+			query += "&"
+		}
+		query += u.RawQuery
+	}
 	out := url.URL{
 		Scheme:   base.Scheme,
 		Host:     base.Host,
 		Path:     strings.TrimSuffix(base.Path, "/") + "/" + strings.TrimPrefix(u.Path, "/"),
-		RawQuery: u.RawQuery,
+		RawQuery: query,
 	}
 	return out.String(), nil
+}
+
+// rebaseFrontendURL rewrites the ws= parameter of a devtoolsFrontendUrl (`/devtools/inspector.html?
+// ws=127.0.0.1:9222/devtools/page/<id>`) to the rebased websocket, scheme dropped, as wss= when the
+// base is wss. A URL without the parameter is kept.
+func rebaseFrontendURL(orig string, base *url.URL) (string, error) {
+	u, err := url.Parse(orig)
+	if err != nil {
+		return "", fmt.Errorf("parse %s %q: %w", cdpFrontendField, orig, err)
+	}
+	q := u.Query()
+	target := q.Get("ws")
+	if target == "" {
+		target = q.Get("wss")
+	}
+	if target == "" {
+		return orig, nil
+	}
+	ws, err := rebaseWSURL("ws://"+target, base)
+	if err != nil {
+		return "", err
+	}
+	q.Del("ws")
+	q.Del("wss")
+	q.Set(base.Scheme, strings.TrimPrefix(ws, base.Scheme+"://"))
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 type member struct {

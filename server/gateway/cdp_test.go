@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -85,5 +86,39 @@ func TestRewriteCDPVersionErrors(t *testing.T) {
 		if out, err := RewriteCDPVersion([]byte(tt.body), tt.base); err == nil {
 			t.Errorf("%s: no error, got %s", tt.name, out)
 		}
+	}
+}
+
+func TestRewriteDevToolsJSON(t *testing.T) {
+	list := `[{"id":"P1","devtoolsFrontendUrl":"/devtools/inspector.html?ws=127.0.0.1:9333/devtools/page/P1&x=1","webSocketDebuggerUrl":"ws://127.0.0.1:9333/devtools/page/P1"},{"id":"P2"}]`
+	out, err := RewriteDevToolsJSON([]byte(list), "wss://api.example.com/browser/abc?cdpPort=9333")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var targets []map[string]string
+	if err := json.Unmarshal(out, &targets); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	wantWS := "wss://api.example.com/browser/abc/devtools/page/P1?cdpPort=9333"
+	if len(targets) != 2 || targets[0]["webSocketDebuggerUrl"] != wantWS || targets[1]["id"] != "P2" || len(targets[1]) != 1 {
+		t.Fatalf("targets: %v", targets)
+	}
+	// The front end is told to use wss, at the same place, and keeps its other parameters.
+	fe, err := url.Parse(targets[0]["devtoolsFrontendUrl"])
+	if err != nil || fe.Query().Get("wss") != strings.TrimPrefix(wantWS, "wss://") || fe.Query().Has("ws") || fe.Query().Get("x") != "1" {
+		t.Fatalf("devtoolsFrontendUrl = %s", targets[0]["devtoolsFrontendUrl"])
+	}
+	// Answers that are not JSON objects are passed on as they are.
+	for _, body := range []string{"Target activated", "", "[1,2]", `{"no":"urls"}`} {
+		out, err := RewriteDevToolsJSON([]byte(body), "ws://h")
+		if err != nil || string(out) != body && body != "[1,2]" {
+			t.Errorf("%q: %q %v", body, out, err)
+		}
+	}
+	if _, err := RewriteDevToolsJSON([]byte(`{"webSocketDebuggerUrl":5}`), "ws://h"); err == nil {
+		t.Error("a non-string webSocketDebuggerUrl was accepted")
+	}
+	if _, err := RewriteDevToolsJSON([]byte(`[]`), "http://h"); err == nil {
+		t.Error("an http base was accepted")
 	}
 }

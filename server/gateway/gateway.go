@@ -74,8 +74,8 @@ type Gateway struct {
 	dialBackoff  time.Duration
 	dialTimeout  time.Duration
 
-	transport *http.Transport
-	proxy     *httputil.ReverseProxy
+	transport    *http.Transport
+	reverseProxy *httputil.ReverseProxy
 }
 
 // New builds a Gateway. It panics when cfg.Sandboxes is nil, a wiring mistake no request can fix.
@@ -105,7 +105,7 @@ func New(cfg Config) *Gateway {
 		g.dialTimeout = 10 * time.Second
 	}
 	g.transport = g.newTransport()
-	g.proxy = g.newReverseProxy()
+	g.reverseProxy = g.newReverseProxy()
 	return g
 }
 

@@ -22,6 +22,7 @@ type exchange struct {
 	method  string
 	target  Target
 	backend Backend
+	host    string // upstream Host header, when the route decides it
 
 	status  int
 	outcome Outcome
@@ -74,7 +75,20 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, target Target, r
 		g.refuse(w, r, ex, OutcomeForbidden, errorBody{SandboxID: target.SandboxID, Message: msg, Code: http.StatusForbidden})
 		return
 	}
-	ex.backend = backend
+	g.proxy(w, r, ex, backend, "")
+}
+
+// proxyTo proxies r to target's port through backend after the caller has authorized it, with the
+// upstream Host set to host. Used by the /browser route, whose path names the sandbox.
+func (g *Gateway) proxyTo(w http.ResponseWriter, r *http.Request, target Target, backend Backend, host string) {
+	ex := &exchange{start: time.Now(), method: r.Method, target: target}
+	defer g.finish(ex)
+	g.proxy(w, r, ex, backend, host)
+}
+
+// proxy hands r to the reverse proxy. host, when set, is the upstream Host header.
+func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, ex *exchange, backend Backend, host string) {
+	ex.backend, ex.host = backend, host
 
 	// A proxy copies the request body up while it copies the response down. Without this the
 	// HTTP/1 server drains the rest of the request body before the first response byte goes out,
@@ -82,7 +96,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, target Target, r
 	// (Connect streams, echo services, early errors on uploads). HTTP/2 is always full duplex and
 	// reports "not supported".
 	_ = http.NewResponseController(w).EnableFullDuplex()
-	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
+	g.reverseProxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
 }
 
 func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, ex *exchange, outcome Outcome, body errorBody) {
@@ -130,7 +144,9 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.Host = upstreamAddr(ex.target)
 	pr.Out.URL.User = nil
 	pr.Out.Host = pr.In.Host
-	if m, ok := ex.backend.(HostMasker); ok && ex.target.Port != EnvdPort {
+	if ex.host != "" {
+		pr.Out.Host = ex.host
+	} else if m, ok := ex.backend.(HostMasker); ok && ex.target.Port != EnvdPort {
 		if mask := m.MaskRequestHost(); mask != "" {
 			pr.Out.Host = strings.ReplaceAll(mask, "${PORT}", strconv.Itoa(ex.target.Port))
 		}

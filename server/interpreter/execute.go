@@ -22,6 +22,14 @@ type executeRequest struct {
 const cleanupTimeout = 30 * time.Second
 
 func (s *Server) handleExecute(w http.ResponseWriter, r *http.Request) {
+	// The SDK sends the envd access token here (and only here); E2B's server merely forwards it to
+	// envd, so a public sandbox's code interpreter would run anyone's code who knows the sandbox id.
+	// Checking it closes that and changes nothing for the SDK.
+	token := r.Header.Get("X-Access-Token")
+	if err := s.envs.authorize(r.Context(), token); err != nil {
+		s.writeError(w, err)
+		return
+	}
 	var req executeRequest
 	if err := decodeBody(r, &req); err != nil {
 		s.writeError(w, err)
@@ -43,7 +51,7 @@ func (s *Server) handleExecute(w http.ResponseWriter, r *http.Request) {
 		return // the client went away while waiting for its turn
 	}
 	defer c.release()
-	s.execute(ctx, c, req, r.Header.Get("X-Access-Token"), lw)
+	s.execute(ctx, c, req, token, lw)
 	lw.end()
 }
 

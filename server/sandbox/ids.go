@@ -1,7 +1,9 @@
 package sandbox
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 )
@@ -42,4 +44,23 @@ func newAccessToken() (string, error) {
 		return "", fmt.Errorf("generate access token: %w", err)
 	}
 	return hex.EncodeToString(b[:]), nil
+}
+
+// trafficTokenLabel separates traffic tokens from any other value derived from an envd token.
+const trafficTokenLabel = "sandboxstack traffic access token v1"
+
+// TrafficToken is the traffic access token of a private sandbox whose envd access token is
+// accessToken: HMAC-SHA256(accessToken, label), hex. Deriving it instead of drawing it keeps it
+// wherever the envd token is kept (the local runtime's state, the pod's Secret on Kubernetes) with
+// no second secret to store, and it is the same for every manager replica and after restarts. The
+// traffic token opens less than the envd token (the ports, not the sandbox's commands and files)
+// and does not reveal it. An empty accessToken yields "": there is nothing to derive from, and the
+// gateway then refuses every request to the sandbox's ports.
+func TrafficToken(accessToken string) string {
+	if accessToken == "" {
+		return ""
+	}
+	mac := hmac.New(sha256.New, []byte(accessToken))
+	mac.Write([]byte(trafficTokenLabel))
+	return hex.EncodeToString(mac.Sum(nil))
 }

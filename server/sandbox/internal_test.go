@@ -48,3 +48,13 @@ func TestUserMetadataStripsReserved(t *testing.T) {
 		t.Errorf("only reserved keys should give nil metadata")
 	}
 }
+
+func TestTrafficToken(t *testing.T) {
+	a, b := TrafficToken("envd-token-a"), TrafficToken("envd-token-b")
+	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(a) || a == b || a != TrafficToken("envd-token-a") {
+		t.Fatalf("traffic tokens %q and %q: want 64 hex characters, stable per envd token, distinct across them", a, b)
+	}
+	if TrafficToken("") != "" {
+		t.Fatal("a traffic token was derived from no envd token")
+	}
+}

@@ -19,9 +19,11 @@ const DefaultTimeout = 300 * time.Second
 // across manager restarts; users never see these keys and cannot set them.
 const (
 	reservedPrefix = "sandboxstack."
-	metaPool       = reservedPrefix + "pool"  // set on warm pool members: the pool's name
-	metaAlias      = reservedPrefix + "alias" // the template name the client asked for
-	metaOwner      = reservedPrefix + "owner" // the creating API key's hash id
+	metaPool       = reservedPrefix + "pool"              // set on warm pool members: the pool's name
+	metaAlias      = reservedPrefix + "alias"             // the template name the client asked for
+	metaOwner      = reservedPrefix + "owner"             // the creating API key's hash id
+	metaPrivate    = reservedPrefix + "private"           // "true": network.allowPublicTraffic=false
+	metaMaskHost   = reservedPrefix + "mask-request-host" // network.maskRequestHost
 )
 
 // Observer receives measurements of the manager's work (Prometheus, later). Any field may be nil.
@@ -261,6 +263,12 @@ func (m *Manager) startCold(ctx context.Context, tmpl Template, alias string, re
 	if req.OwnerKey != "" {
 		specMeta[metaOwner] = req.OwnerKey
 	}
+	if req.Network.Private {
+		specMeta[metaPrivate] = "true"
+	}
+	if req.Network.MaskRequestHost != "" {
+		specMeta[metaMaskHost] = req.Network.MaskRequestHost
+	}
 	spec := Spec{
 		ID:          id,
 		Template:    tmpl.Name,
@@ -285,6 +293,7 @@ func (m *Manager) startCold(ctx context.Context, tmpl Template, alias string, re
 	rec := Record{
 		ID: id, Template: tmpl.Name, Alias: alias, OwnerKey: req.OwnerKey, AccessToken: token,
 		Metadata: metadata, StartedAt: now, EndAt: now.Add(timeout), Limits: spec.Limits, Phase: PhaseRunning,
+		Network: req.Network,
 	}
 	if err := m.store.Add(context.WithoutCancel(ctx), rec); err != nil {
 		m.stopQuietly(id, "sandbox that could not be recorded stopped")
@@ -297,6 +306,10 @@ func (m *Manager) startCold(ctx context.Context, tmpl Template, alias string, re
 func (m *Manager) view(r Record) *Sandbox {
 	sb := m.sandboxFor(Template{Name: r.Template}, r.Limits, r.ID, r.AccessToken, r.Alias, r.OwnerKey, maps.Clone(r.Metadata))
 	sb.StartedAt, sb.EndAt = r.StartedAt, r.EndAt
+	sb.Network = r.Network
+	if r.Network.Private {
+		sb.TrafficToken = TrafficToken(r.AccessToken)
+	}
 	return &sb
 }
 

@@ -279,6 +279,7 @@ func (m *Manager) claim(ctx context.Context, tmpl Template, alias string, req Cr
 		}
 		r.Phase = PhaseRunning
 		r.Alias, r.OwnerKey, r.Metadata = alias, req.OwnerKey, maps.Clone(metadata)
+		r.Network = req.Network
 		// To the user the sandbox starts now: that keeps List's order the order of creation.
 		r.StartedAt, r.EndAt = now, now.Add(timeout)
 		return nil

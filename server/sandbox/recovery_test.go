@@ -3,6 +3,8 @@ package sandbox_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -85,4 +87,54 @@ func TestRestartRecovery(t *testing.T) {
 	if e.runtimeIDs()[cold.ID] {
 		t.Errorf("sandbox that expired during the restart still runs")
 	}
+}
+
+// TestPrivateSandboxRecovery: a private sandbox's network options and traffic token come back after a
+// restart, from the state file and, when that is lost, from the runtime's copy of the sandbox; one
+// claimed from a warm pool gets its options at the claim.
+func TestPrivateSandboxRecovery(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	network := sandbox.Network{Private: true, MaskRequestHost: "${PORT}-app.local"}
+	cold := e.create(sandbox.CreateRequest{Template: "base", Network: network})
+	public := e.create(sandbox.CreateRequest{Template: "base"})
+	if _, err := e.mgr.PutPool(ctx, sandbox.Pool{Name: "warm", Template: "base", Size: 1}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the pool to fill", func() bool { return e.poolReady("warm") == 1 })
+	claimed := e.create(sandbox.CreateRequest{Template: "base", Network: network})
+	if pool, _ := e.obs.counts(); pool != 1 {
+		t.Fatal("the private create did not claim from the pool")
+	}
+
+	for _, sb := range []*sandbox.Sandbox{cold, claimed} {
+		if sb.Network != network || sb.TrafficToken == "" || sb.TrafficToken == sb.AccessToken || sb.TrafficToken != sandbox.TrafficToken(sb.AccessToken) {
+			t.Fatalf("private sandbox %s: network %+v, traffic token %q", sb.ID, sb.Network, sb.TrafficToken)
+		}
+	}
+	if public.TrafficToken != "" || public.Network.Private {
+		t.Fatalf("public sandbox: %+v", public)
+	}
+	check := func(when string, sbs ...*sandbox.Sandbox) {
+		t.Helper()
+		for _, want := range sbs {
+			got, err := e.mgr.Get(ctx, want.ID)
+			if err != nil {
+				t.Fatalf("%s: Get %s: %v", when, want.ID, err)
+			}
+			if got.Network != want.Network || got.TrafficToken != want.TrafficToken {
+				t.Errorf("%s: %s has network %+v and traffic token %q, want %+v and %q", when, want.ID, got.Network, got.TrafficToken, want.Network, want.TrafficToken)
+			}
+		}
+	}
+	e.restart(nil)
+	check("after a restart", cold, claimed, public)
+
+	// Without the state file the runtime's copy of a cold-started sandbox still says it is private.
+	e.shutdown(false)
+	if err := os.Remove(filepath.Join(e.mgrDir, "sandboxes.json")); err != nil {
+		t.Fatal(err)
+	}
+	e.open(nil)
+	check("after a restart without sandboxes.json", cold, public)
 }

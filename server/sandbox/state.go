@@ -43,6 +43,10 @@ type sandboxRecord struct {
 	Metadata  map[string]string `json:"metadata,omitempty"`
 	StartedAt time.Time         `json:"startedAt"`
 	EndAt     time.Time         `json:"endAt"`
+	// The network options; the traffic token is derived from the envd token (TrafficToken), which
+	// the runtime keeps, so it is not written here.
+	Private         bool   `json:"private,omitempty"`
+	MaskRequestHost string `json:"maskRequestHost,omitempty"`
 }
 
 // writeFileAtomic writes data so that a reader (or a restart) sees the old or the new file, never
@@ -122,6 +126,7 @@ func (m *Manager) recover(parent context.Context) error {
 		if s, ok := saved[spec.ID]; ok {
 			rec.Alias, rec.OwnerKey, rec.Metadata = s.Alias, s.OwnerKey, userMetadata(s.Metadata)
 			rec.StartedAt, rec.EndAt = s.StartedAt, s.EndAt
+			rec.Network = Network{Private: s.Private, MaskRequestHost: s.MaskRequestHost}
 		} else if pool := poolOf(spec); pool != "" {
 			if _, ok := m.mem.pools[pool]; !ok {
 				orphans = append(orphans, spec.ID)
@@ -134,6 +139,7 @@ func (m *Manager) recover(parent context.Context) error {
 				rec.Alias = spec.Template
 			}
 			rec.OwnerKey, rec.Metadata = spec.Metadata[metaOwner], userMetadata(spec.Metadata)
+			rec.Network = Network{Private: spec.Metadata[metaPrivate] == "true", MaskRequestHost: spec.Metadata[metaMaskHost]}
 			rec.StartedAt, rec.EndAt = inst.StartedAt, spec.EndAt
 		}
 		if rec.Visible() && !rec.EndAt.After(now) {

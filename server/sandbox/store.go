@@ -34,6 +34,7 @@ type Record struct {
 	Pool        string            // the pool it was started for; "" when started for a Create
 	Phase       Phase
 	Limits      Limits // what the runtime applied (a pool's warm members are replaced when it changes)
+	Network     Network
 }
 
 // Visible reports whether users see the sandbox.

@@ -28,6 +28,19 @@ type CreateRequest struct {
 	EnvVars  map[string]string
 	// OwnerKey identifies the API key that created the sandbox (its hash id, never the key).
 	OwnerKey string
+	// Network is what the request's network options ask of the gateway.
+	Network Network
+}
+
+// Network is how the gateway treats traffic to a sandbox's ports (E2B's SandboxNetworkConfig, the
+// inbound part).
+type Network struct {
+	// Private is network.allowPublicTraffic=false: every port but envd's needs the sandbox's traffic
+	// access token. Public sandboxes (the default, as on E2B) are reached by whoever knows their id.
+	Private bool
+	// MaskRequestHost is network.maskRequestHost: the Host header sent to the sandbox's ports other
+	// than envd's, with ${PORT} replaced by the port ("" keeps the client's, or the template's default).
+	MaskRequestHost string
 }
 
 // Sandbox is the manager's view of one sandbox.
@@ -46,6 +59,10 @@ type Sandbox struct {
 	Metadata    map[string]string
 	State       string
 	OwnerKey    string
+	Network     Network
+	// TrafficToken is the traffic access token of a private sandbox ("" for a public one, or when the
+	// envd token is not known); see TrafficToken.
+	TrafficToken string
 }
 
 // ListFilter selects sandboxes for GET /v2/sandboxes.

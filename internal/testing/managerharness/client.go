@@ -57,6 +57,8 @@ type Sandbox struct {
 	ClientID        string `json:"clientID"`
 	EnvdVersion     string `json:"envdVersion"`
 	EnvdAccessToken string `json:"envdAccessToken"`
+	// TrafficAccessToken is set for sandboxes created with Network.AllowPublicTraffic false.
+	TrafficAccessToken string `json:"trafficAccessToken"`
 }
 
 // Listed is one entry of GET /v2/sandboxes.
@@ -76,6 +78,13 @@ type CreateOptions struct {
 	Timeout  int               `json:"timeout,omitempty"` // seconds
 	Metadata map[string]string `json:"metadata,omitempty"`
 	EnvVars  map[string]string `json:"envVars,omitempty"`
+	Network  *Network          `json:"network,omitempty"`
+}
+
+// Network is the inbound part of E2B's SandboxNetworkConfig.
+type Network struct {
+	AllowPublicTraffic *bool  `json:"allowPublicTraffic,omitempty"`
+	MaskRequestHost    string `json:"maskRequestHost,omitempty"`
 }
 
 // Healthy reports whether the control plane's /health answers 2xx.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -104,7 +105,7 @@ func front(cfg config, log *slog.Logger, mgr *sandbox.Manager, keys *apikey.Stor
 	})
 	controlPlane := http.NewServeMux()
 	controlPlane.Handle("GET /metrics", m.Handler())
-	controlPlane.Handle("GET /browser/{id}/json/version", browserVersion{keys: keys, backends: reach, domain: cfg.domain})
+	controlPlane.Handle("/browser/{id}/", gw.Browser(trafficAccess{keys: keys}.authorizeBrowser))
 	controlPlane.Handle("/", api.New(api.Config{
 		Sandboxes:   mgr,
 		Keys:        keys,
@@ -154,27 +155,32 @@ func (b backends) Lookup(id string) (gateway.Backend, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return backend{id: id, token: sbx.AccessToken, mask: builtin.MaskRequestHost(sbx.Template), rt: b.rt}, true
+	return backend{sbx: sbx, rt: b.rt}, true
 }
 
 type backend struct {
-	id, token, mask string
-	rt              envdDialer
+	sbx *sandbox.Sandbox
+	rt  envdDialer
 }
 
-// MaskRequestHost makes the gateway send the template's Host mask to the sandbox's ports (see
+// MaskRequestHost is the sandbox's network.maskRequestHost, or its template's default mask (see
 // builtin.MaskRequestHost: Chrome's DevTools endpoint refuses public names).
-func (b backend) MaskRequestHost() string { return b.mask }
+func (b backend) MaskRequestHost() string {
+	if m := b.sbx.Network.MaskRequestHost; m != "" {
+		return m
+	}
+	return builtin.MaskRequestHost(b.sbx.Template)
+}
 
 func (b backend) DialPort(ctx context.Context, port int) (net.Conn, error) {
-	conn, err := b.rt.DialEnvd(ctx, b.id)
+	conn, err := b.rt.DialEnvd(ctx, b.sbx.ID)
 	if err != nil {
 		return nil, err
 	}
 	if port == sandbox.EnvdPort {
 		return conn, nil
 	}
-	tunnel, err := envd.Forward(ctx, conn, port, b.token)
+	tunnel, err := envd.Forward(ctx, conn, port, b.sbx.AccessToken)
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -182,7 +188,17 @@ func (b backend) DialPort(ctx context.Context, port int) (net.Conn, error) {
 	return tunnel, nil
 }
 
-func (b backend) TrafficToken() string { return "" }
+// TrafficToken is what a private sandbox's ports other than envd's require. A private sandbox whose
+// token cannot be derived (no envd token known) gets one nobody has, so it fails closed.
+func (b backend) TrafficToken() string {
+	if !b.sbx.Network.Private {
+		return ""
+	}
+	if b.sbx.TrafficToken != "" {
+		return b.sbx.TrafficToken
+	}
+	return rand.Text()
+}
 
 func splitList(s string) []string {
 	var out []string

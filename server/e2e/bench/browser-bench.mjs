@@ -5,8 +5,9 @@
 // BENCH_BROWSER_IDLE (sandboxes measured idle, default 2).
 //
 // "Ready" is what a user waits for before driving the browser: Sandbox.create('browser') (which returns
-// once Chromium's /json/version answers), GET /browser/{id}/json/version and connectOverCDP at the URL
-// it returns (header routing). The first page (a data: URL, its title read back) is timed too.
+// once Chromium's /json/version answers) and connectOverCDP at <manager>/browser/<id> (which fetches
+// /json/version and dials the websocket it names). The first page (a data: URL, its title read back) is
+// timed too.
 import os from 'node:os'
 import { Sandbox } from 'e2b'
 import { chromium } from 'playwright-core'
@@ -19,14 +20,9 @@ const N = Number(process.env.BENCH_BROWSER_N ?? 10)
 const POOL = Number(process.env.BENCH_BROWSER_POOL ?? 2)
 const IDLE = Number(process.env.BENCH_BROWSER_IDLE ?? 2)
 
-/** connectOverCDP to a browser sandbox through the manager, as a user does. */
+/** connectOverCDP to a browser sandbox through the manager, as a user does: the URL alone. */
 async function connect(mgr, sbx) {
-  const v = await mgr.api('GET', `/browser/${sbx.sandboxId}/json/version`)
-  if (v.status !== 200) throw new Error(`GET /browser/${sbx.sandboxId}/json/version: ${v.status} ${JSON.stringify(v.body)}`)
-  return chromium.connectOverCDP(v.body.webSocketDebuggerUrl, {
-    headers: { 'E2b-Sandbox-Id': sbx.sandboxId, 'E2b-Sandbox-Port': '9222' },
-    timeout: 60_000,
-  })
+  return chromium.connectOverCDP(`${mgr.url}/browser/${sbx.sandboxId}`, { timeout: 60_000 })
 }
 
 /** One sample: ms from the start to create() returning, to CDP connected, and to the first page. */

@@ -76,10 +76,11 @@ export function envdSocket(stateDir, id) {
  * `runtime: 'kube'` runs it on the kube runtime against `kube` (a startKubeEnv() cluster; one is
  * started, and stopped with the manager, when none is given); a second replica shares the first's
  * cluster and keys: startManager({ runtime: 'kube', kube: first.kube, apiKey: first.apiKey, adminKey: first.adminKey }).
+ * `tls: { cert, key }` (PEM file paths) adds the TLS listener on another free port: mgr.tlsPort, mgr.tlsUrl.
  *
  * @returns {Promise<Manager>} see the returned object
  */
-export async function startManager({ port, stateDir, apiKey, adminKey, domain, runtime = 'local', kube } = {}) {
+export async function startManager({ port, stateDir, apiKey, adminKey, domain, runtime = 'local', kube, tls } = {}) {
   const bin = managerBinary()
   const envd = envdBinary()
   let ownKube = false
@@ -88,6 +89,7 @@ export async function startManager({ port, stateDir, apiKey, adminKey, domain, r
     ownKube = true
   }
   port ??= await freePort()
+  const tlsPort = tls ? await freePort() : undefined
   stateDir ??= fs.mkdtempSync('/var/tmp/manager-e2e-')
   apiKey ??= 'e2b_' + crypto.randomBytes(20).toString('hex')
   adminKey ??= 'adm_' + crypto.randomBytes(16).toString('hex')
@@ -97,6 +99,8 @@ export async function startManager({ port, stateDir, apiKey, adminKey, domain, r
     bin,
     port,
     url,
+    tlsPort,
+    tlsUrl: tls ? `https://127.0.0.1:${tlsPort}` : undefined,
     stateDir,
     apiKey,
     adminKey,
@@ -118,6 +122,7 @@ export async function startManager({ port, stateDir, apiKey, adminKey, domain, r
     for (const v of ['SANDBOX_LISTEN', 'SANDBOX_STATE_DIR', 'SANDBOX_DOMAIN']) delete env[v]
     const args = ['serve', '--listen', `127.0.0.1:${port}`, '--state-dir', stateDir, '--envd-bin', envd]
     if (domain) args.push('--domain', domain)
+    if (tls) args.push('--tls-listen', `127.0.0.1:${tlsPort}`, '--tls-cert', tls.cert, '--tls-key', tls.key)
     if (runtime === 'kube') {
       args.push('--runtime', 'kube', '--kubeconfig', kube.kubeconfig, '--kube-namespace', kube.namespace,
         '--image-registry', 'registry.test/sandboxstack', '--image-tag', 'e2e', '--replica-id', `e2e-${port}`)
@@ -206,6 +211,14 @@ export async function startManager({ port, stateDir, apiKey, adminKey, domain, r
         headers: { 'X-API-KEY': apiKey, ...(body ? { 'Content-Type': 'application/json' } : {}) },
         body: body ? JSON.stringify(body) : undefined,
       })
+      const text = await res.text()
+      let json
+      try { json = JSON.parse(text) } catch { json = text }
+      return { status: res.status, body: json, headers: res.headers }
+    },
+    /** GET on the manager with only the given headers (no API key); returns {status, body, headers}. */
+    async get(p, headers = {}) {
+      const res = await fetch(`${url}${p}`, { headers })
       const text = await res.text()
       let json
       try { json = JSON.parse(text) } catch { json = text }

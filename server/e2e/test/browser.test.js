@@ -1,34 +1,46 @@
-// The `browser` template through the manager: headless Chromium in a sandbox, driven over CDP with
-// playwright-core's connectOverCDP (pinned) at the URL GET /browser/{id}/json/version returns. Runs only
-// "through the manager": the browser lives inside sandboxes.
+// The `browser` template through the manager: headless Chromium in a sandbox, driven over CDP from the
+// URL `<manager>/browser/<id>` alone, as the product guide hands it to browser-use (cdp_url) and as
+// Playwright's connectOverCDP takes it: no API key, no routing headers. Runs only "through the
+// manager": the browser lives inside sandboxes.
 //
-// Both ways of reaching a sandbox port are covered, each with its own manager and two browser sandboxes:
-// header routing (a manager without --domain returns ws://<manager>/devtools/…, and the client sends
-// E2b-Sandbox-Id/E2b-Sandbox-Port) and host routing (a manager with --domain returns
-// ws://9222-<id>.<domain>/devtools/…). The domain is not *.localhost on purpose: Chrome accepts any
+// Both kinds of websocket URL that /browser/<id>/json/version hands out are covered, each with its own
+// manager and two browser sandboxes: without --domain it is the manager's own
+// ws://<manager>/browser/<id>/devtools/… route, with --domain the port's host route
+// ws://9222-<id>.<domain>/devtools/…. The domain is not *.localhost on purpose: Chrome accepts any
 // *.localhost Host by itself, while a real domain only works because the gateway sends browser sandboxes
 // a local Host (builtin.MaskRequestHost). There is no DNS here for it, so this process resolves
 // *.<domain> to 127.0.0.1, as a wildcard record would.
 //
+// A private sandbox (network.allowPublicTraffic: false) refuses all of it without its traffic token and
+// serves it with the token (or the API key). The same runs over the manager's TLS listener with a test
+// CA, with and without a domain.
+//
 // The pages are served from inside each sandbox (python3 -m http.server on its loopback): a sandbox's
 // network is its own loopback only, so a server in this process would be out of Chromium's reach, and an
-// http page (unlike data: or file:) carries cookies. The screenshot lands in server/e2e/artifacts/.
+// http page (unlike data: or file:) carries cookies. Screenshots land in server/e2e/artifacts/.
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
+import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { after, before, describe, it } from 'node:test'
 import { Sandbox } from 'e2b'
 import { chromium } from 'playwright-core'
 
+import { browserUse, cdpConnect, cdpVersion as fetchCDPVersion, testDispatcher } from '../lib/cdp.js'
 import { resolveToLoopback } from '../lib/dns.js'
 import { startManager } from '../lib/manager.js'
+import { managerRuntimes } from '../lib/modes.js'
 import { pngSize } from '../lib/png.js'
 import { waitFor } from '../lib/sdk.js'
+import { makeTestCA } from '../lib/tls.js'
 
 const T = { timeout: 60_000 }
-const skipAll = !(process.env.E2E_MODES ?? 'debug,manager').split(',').map((s) => s.trim()).includes('manager')
+// One run per manager runtime E2E_MODES asks for: manager (local) and kube (the browser template's
+// image, which the kube test node runs as the local template).
+const runtimes = managerRuntimes()
 const artifacts = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'artifacts')
 const DOMAIN = 'browser.test'
 // What the template needs from the host (server/builtin/browser.go).
@@ -59,7 +71,7 @@ async function targetURLs(browser) {
  * The browser sandbox suite against one manager. `domain` set: host routing; unset: header routing.
  * `screenshot` names the artifact the page's screenshot is written to.
  */
-function routingSuite(name, { domain, screenshot }) {
+function routingSuite(name, { domain, screenshot, runtime }) {
   describe(name, () => {
     let mgr
     let a
@@ -67,30 +79,36 @@ function routingSuite(name, { domain, screenshot }) {
     let restoreDNS
     const open = [] // Playwright connections, closed at the end
 
-    // GET /browser/{id}/json/version on the control plane (API key), with optional ?cdpPort=.
+    let dispatcher // undici's, for browser-use's requests: resolves *.<domain> here
+
+    // The URL the guide hands to browser-use: https://api.<domain>/browser/<id>, or the manager's own
+    // address without a domain.
+    const cdpURL = (sbx) => domain ? `http://api.${domain}:${mgr.port}/browser/${sbx.sandboxId}` : `${mgr.url}/browser/${sbx.sandboxId}`
+
+    // GET /browser/{id}/json/version, no headers, with optional ?cdpPort=.
     const cdpVersion = (sbx, cdpPort) =>
-      mgr.api('GET', `/browser/${sbx.sandboxId}/json/version${cdpPort ? `?cdpPort=${cdpPort}` : ''}`)
+      mgr.get(`/browser/${sbx.sandboxId}/json/version${cdpPort ? `?cdpPort=${cdpPort}` : ''}`)
 
     // The URL the CDP route must return for sbx at port.
     const expectedWS = (sbx, port) => domain
       ? new RegExp(`^ws://${port}-${sbx.sandboxId}\\.${domain.replace(/\./g, '\\.')}:${mgr.port}/devtools/browser/[0-9a-f-]{36}$`)
-      : new RegExp(`^ws://127\\.0\\.0\\.1:${mgr.port}/devtools/browser/[0-9a-f-]{36}$`)
+      : new RegExp(`^ws://127\\.0\\.0\\.1:${mgr.port}/browser/${sbx.sandboxId}/devtools/browser/[0-9a-f-]{36}${port === 9222 ? '' : `\\?cdpPort=${port}`}$`)
 
-    // connectOverCDP at the URL the route returns, as a user would.
+    // connectOverCDP at the http URL alone, as a user would: no headers.
     async function connect(sbx, cdpPort = 9222) {
       const v = await cdpVersion(sbx, cdpPort === 9222 ? undefined : cdpPort)
       assert.equal(v.status, 200, JSON.stringify(v.body))
       const ws = v.body.webSocketDebuggerUrl
       assert.match(ws, expectedWS(sbx, cdpPort))
-      const headers = domain ? undefined : { 'E2b-Sandbox-Id': sbx.sandboxId, 'E2b-Sandbox-Port': String(cdpPort) }
-      const browser = await chromium.connectOverCDP(ws, { headers, timeout: 30_000 })
+      const browser = await chromium.connectOverCDP(cdpURL(sbx) + (cdpPort === 9222 ? '' : `?cdpPort=${cdpPort}`), { timeout: 30_000 })
       open.push(browser)
       return { browser, ws }
     }
 
     before(async () => {
       if (domain) restoreDNS = resolveToLoopback(domain)
-      mgr = await startManager({ domain })
+      dispatcher = testDispatcher({ domain })
+      mgr = await startManager({ domain, runtime })
       mgr.useSdkEnv()
       const templates = await mgr.api('GET', '/templates')
       const browserTemplate = templates.body.find?.((t) => t.templateID === 'browser')
@@ -110,7 +128,7 @@ function routingSuite(name, { domain, screenshot }) {
       restoreDNS?.()
     })
 
-    it('GET /browser/{id}/json/version: Chrome\'s answer, the websocket URL through the manager', T, async () => {
+    it('GET /browser/{id}/json/version with no headers: Chrome\'s answer, the websocket URL through the manager', T, async () => {
       const v = await cdpVersion(a)
       assert.equal(v.status, 200, JSON.stringify(v.body))
       assert.match(v.body.Browser, /^Chrome\/\d+\./)
@@ -119,9 +137,27 @@ function routingSuite(name, { domain, screenshot }) {
       // Each sandbox runs its own Chromium.
       const vb = await cdpVersion(b)
       assert.notEqual(new URL(vb.body.webSocketDebuggerUrl).pathname, new URL(v.body.webSocketDebuggerUrl).pathname)
+      // With the trailing slash Playwright sends, and the rest of Chrome's DevTools endpoint.
+      const slash = await mgr.get(`/browser/${a.sandboxId}/json/version/`)
+      assert.equal(slash.status, 200, JSON.stringify(slash.body))
+      assert.match(slash.body.webSocketDebuggerUrl, expectedWS(a, 9222))
+      const list = await mgr.get(`/browser/${a.sandboxId}/json/list`)
+      assert.equal(list.status, 200, JSON.stringify(list.body))
+      for (const t of list.body.filter((t) => t.webSocketDebuggerUrl)) {
+        assert.ok(t.webSocketDebuggerUrl.startsWith(domain ? `ws://9222-${a.sandboxId}.${domain}:${mgr.port}/devtools/` : `ws://127.0.0.1:${mgr.port}/browser/${a.sandboxId}/devtools/`), t.webSocketDebuggerUrl)
+      }
+      const protocol = await mgr.get(`/browser/${a.sandboxId}/json/protocol`)
+      assert.equal(protocol.status, 200)
+      assert.ok(protocol.body.domains.some((d) => d.domain === 'Page'))
+    })
 
-      const noKey = await fetch(`${mgr.url}/browser/${a.sandboxId}/json/version`)
-      assert.equal(noKey.status, 401, await noKey.text())
+    it('browser-use: the cdp_url alone drives a page served inside the sandbox', T, async () => {
+      const { wsUrl, title, png } = await browserUse(cdpURL(a), `http://127.0.0.1:${SITE_PORT}/`, { dispatcher })
+      assert.match(wsUrl, expectedWS(a, 9222))
+      assert.equal(title, 'Sandbox A page')
+      assert.deepEqual(pngSize(png), { width: 1024, height: 640 })
+      fs.mkdirSync(artifacts, { recursive: true })
+      fs.writeFileSync(path.join(artifacts, screenshot.replace('browser', 'browser-use')), png)
     })
 
     it('Chromium runs as the sandbox\'s user, under its own sandbox where user namespaces allow it', T, async () => {
@@ -215,9 +251,14 @@ function routingSuite(name, { domain, screenshot }) {
   })
 }
 
-describe('browser template through the manager', { skip: skipAll && 'E2E_MODES excludes manager' }, () => {
-  routingSuite('header routing (E2b-Sandbox-Id/Port on the websocket)', { screenshot: 'browser.png' })
-  routingSuite(`host routing (--domain ${DOMAIN})`, { domain: DOMAIN, screenshot: 'browser-host.png' })
+for (const runtime of runtimes.length ? runtimes : [undefined]) describe(`browser template through the manager${runtime === 'kube' ? ' (kube runtime)' : ''}`, { skip: !runtime && 'E2E_MODES excludes manager and kube' }, () => {
+  const kube = runtime === 'kube' ? '-kube' : ''
+  routingSuite('no domain (websocket at <manager>/browser/<id>/devtools/…)', { runtime, screenshot: `browser${kube}.png` })
+  routingSuite(`host routing (--domain ${DOMAIN})`, { runtime, domain: DOMAIN, screenshot: `browser-host${kube}.png` })
+  privateSuite(runtime)
+  // The TLS listener and warm pools do not depend on the runtime; the kube runtime's pools have their own tests.
+  if (runtime === 'kube') return
+  tlsSuite()
 
   describe('warm pool', () => {
     let mgr
@@ -241,12 +282,7 @@ describe('browser template through the manager', { skip: skipAll && 'E2E_MODES e
       try {
         assert.match(mgr.log(), new RegExp(`"msg":"sandbox created","part":"manager","id":"${sbx.sandboxId}"[^\\n]*"fromPool":true`), 'not served from the pool')
         // No retries: the claim returns a sandbox whose CDP already answers.
-        const v = await mgr.api('GET', `/browser/${sbx.sandboxId}/json/version`)
-        assert.equal(v.status, 200, JSON.stringify(v.body))
-        browser = await chromium.connectOverCDP(v.body.webSocketDebuggerUrl, {
-          headers: { 'E2b-Sandbox-Id': sbx.sandboxId, 'E2b-Sandbox-Port': '9222' },
-          timeout: 30_000,
-        })
+        browser = await chromium.connectOverCDP(`${mgr.url}/browser/${sbx.sandboxId}`, { timeout: 30_000 })
         const page = await browser.contexts()[0].newPage()
         await page.goto('data:text/html,<title>warm</title>')
         assert.equal(await page.title(), 'warm')
@@ -257,3 +293,129 @@ describe('browser template through the manager', { skip: skipAll && 'E2E_MODES e
     })
   })
 })
+
+/** A private browser sandbox: its CDP, and any other port but envd's, need its traffic token. */
+function privateSuite(runtime) {
+  describe('private sandbox (network.allowPublicTraffic: false)', () => {
+    let mgr
+    let sbx
+    const open = []
+
+    before(async () => {
+      mgr = await startManager({ runtime })
+      mgr.useSdkEnv()
+      sbx = await Sandbox.create('browser', { timeoutMs: 300_000, network: { allowPublicTraffic: false } })
+      await serveSite(sbx, 'Private page')
+    })
+
+    after(async () => {
+      for (const br of open) await br.close().catch(() => {})
+      await sbx?.kill().catch(() => {})
+      await mgr?.stop()
+    })
+
+    it('the create answer carries a traffic token, and the SDK keeps it', T, async () => {
+      assert.match(sbx.trafficAccessToken ?? '', /^[0-9a-f]{64}$/)
+      assert.notEqual(sbx.trafficAccessToken, sbx.envdAccessToken)
+      const info = await mgr.api('GET', `/sandboxes/${sbx.sandboxId}`)
+      assert.equal(info.body.network.allowPublicTraffic, false)
+    })
+
+    it('without the token: /browser/{id} refuses the DevTools endpoint, its websocket and connectOverCDP', T, async () => {
+      const cdpURL = `${mgr.url}/browser/${sbx.sandboxId}`
+      for (const p of ['/json/version', '/json/version/', '/json/list', '/json/protocol']) {
+        for (const headers of [{}, { 'e2b-traffic-access-token': 'wrong' }, { 'X-API-Key': 'e2b_' + '0'.repeat(40) }]) {
+          const r = await mgr.get(`/browser/${sbx.sandboxId}${p}`, headers)
+          assert.equal(r.status, 401, `${p} ${JSON.stringify(headers)}: ${JSON.stringify(r.body)}`)
+        }
+      }
+      // The websocket URL, learnt with the token, refuses a client without it.
+      const v = await fetchCDPVersion(cdpURL, { headers: { 'e2b-traffic-access-token': sbx.trafficAccessToken } })
+      assert.equal(v.status, 200, JSON.stringify(v.body))
+      await assert.rejects(cdpConnect(v.body.webSocketDebuggerUrl))
+      await assert.rejects(chromium.connectOverCDP(cdpURL, { timeout: 10_000 }))
+    })
+
+    it('with the token (or the API key): connectOverCDP and browser-use drive a page', T, async () => {
+      const cdpURL = `${mgr.url}/browser/${sbx.sandboxId}`
+      const headers = { 'e2b-traffic-access-token': sbx.trafficAccessToken }
+      const browser = await chromium.connectOverCDP(cdpURL, { headers, timeout: 30_000 })
+      open.push(browser)
+      const page = await browser.contexts()[0].newPage()
+      await page.goto(`http://127.0.0.1:${SITE_PORT}/`)
+      assert.equal(await page.title(), 'Private page')
+      await page.close()
+
+      for (const h of [headers, { 'X-API-Key': mgr.apiKey }]) {
+        const { wsUrl, title, png } = await browserUse(cdpURL, `http://127.0.0.1:${SITE_PORT}/`, { headers: h })
+        assert.ok(wsUrl.startsWith(`ws://127.0.0.1:${mgr.port}/browser/${sbx.sandboxId}/devtools/browser/`), wsUrl)
+        assert.equal(title, 'Private page')
+        assert.deepEqual(pngSize(png), { width: 1024, height: 640 })
+      }
+    })
+
+    it('its ports (CDP 9222, a noVNC-like 6080) refuse requests without the token; envd does not need it', T, async () => {
+      await sbx.commands.run('python3 -m http.server 6080 --bind 127.0.0.1 --directory /home/user/site', { background: true })
+      await sbx.commands.run('for i in $(seq 200); do (echo > /dev/tcp/127.0.0.1/6080) 2>/dev/null && exit 0; sleep 0.05; done; exit 1')
+      for (const port of ['9222', '6080']) {
+        const p = port === '9222' ? '/json/version' : '/'
+        const routing = { 'E2b-Sandbox-Id': sbx.sandboxId, 'E2b-Sandbox-Port': port }
+        const refused = await mgr.get(p, routing)
+        assert.equal(refused.status, 403, `${port} without the token: ${JSON.stringify(refused.body)}`)
+        const wrong = await mgr.get(p, { ...routing, 'e2b-traffic-access-token': 'x'.repeat(64) })
+        assert.equal(wrong.status, 403)
+        const served = await mgr.get(p, { ...routing, 'e2b-traffic-access-token': sbx.trafficAccessToken })
+        assert.equal(served.status, 200, `${port} with the token: ${JSON.stringify(served.body)}`)
+      }
+      // envd has its own token: the SDK works unchanged.
+      assert.equal((await sbx.commands.run('echo ok')).stdout.trim(), 'ok')
+    })
+  })
+}
+
+/** The same over the manager's TLS listener (a test CA), with and without a domain. */
+function tlsSuite() {
+  describe('over HTTPS (the manager\'s TLS listener)', () => {
+    let ca
+    const managers = []
+    let restoreDNS
+
+    before(() => {
+      ca = makeTestCA([DOMAIN])
+      restoreDNS = resolveToLoopback(DOMAIN)
+    })
+
+    after(async () => {
+      for (const m of managers) await m.stop()
+      restoreDNS?.()
+      ca?.remove()
+    })
+
+    for (const domain of [undefined, DOMAIN]) {
+      it(`connectOverCDP and browser-use at https://…/browser/<id> with no headers${domain ? ` (--domain ${domain})` : ''}`, T, async () => {
+        const mgr = await startManager({ domain, tls: { cert: ca.cert, key: ca.key } })
+        managers.push(mgr)
+        mgr.useSdkEnv()
+        const sbx = await Sandbox.create('browser', { timeoutMs: 120_000 })
+        await serveSite(sbx, 'TLS page')
+        const host = domain ? `api.${domain}` : '127.0.0.1'
+        const cdpURL = `https://${host}:${mgr.tlsPort}/browser/${sbx.sandboxId}`
+        const dispatcher = testDispatcher({ domain, ca: ca.caPem })
+
+        const { wsUrl, title, png } = await browserUse(cdpURL, `http://127.0.0.1:${SITE_PORT}/`, { dispatcher })
+        assert.equal(wsUrl.split('/devtools/')[0], domain
+          ? `wss://9222-${sbx.sandboxId}.${domain}:${mgr.tlsPort}`
+          : `wss://127.0.0.1:${mgr.tlsPort}/browser/${sbx.sandboxId}`)
+        assert.equal(title, 'TLS page')
+        pngSize(png)
+
+        // Playwright in a process that trusts the test CA, as a user's machine trusts a real one.
+        const child = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'connect-over-cdp.js')
+        const { stdout } = await promisify(execFile)(process.execPath, [child, cdpURL, `http://127.0.0.1:${SITE_PORT}/`, domain ?? ''],
+          { env: { ...process.env, NODE_EXTRA_CA_CERTS: ca.ca }, timeout: 60_000 })
+        assert.deepEqual(JSON.parse(stdout), { title: 'TLS page' })
+        await sbx.kill()
+      })
+    }
+  })
+}

@@ -164,4 +164,47 @@ describe('@e2b/code-interpreter through the manager', { skip: skipAll && 'E2E_MO
       await mgr.admin('DELETE', '/admin/pools/ci')
     }
   })
+
+  it('/execute checks X-Access-Token: code runs only for the sandbox\'s envd token', T, async () => {
+    // What the SDK sends, minus or with a wrong X-Access-Token (the sandbox is public: routing suffices).
+    const execute = (headers) => fetch(`${mgr.url}/execute`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'E2b-Sandbox-Id': sbx.sandboxId, 'E2b-Sandbox-Port': '49999', ...headers },
+      body: JSON.stringify({ code: 'print("ran")' }),
+    })
+    for (const headers of [{}, { 'X-Access-Token': 'wrong' }]) {
+      const res = await execute(headers)
+      const body = await res.text()
+      assert.equal(res.status, 401, body)
+      assert.doesNotMatch(body, /ran/)
+    }
+    const res = await execute({ 'X-Access-Token': sbx.envdAccessToken })
+    assert.equal(res.status, 200)
+    assert.match(await res.text(), /"text": ?"ran\\n"/)
+  })
+
+  it('a private sandbox (allowPublicTraffic: false): the SDK works unchanged, 49999 refuses requests without the traffic token', T, async () => {
+    const priv = await Sandbox.create({ timeoutMs: 120_000, network: { allowPublicTraffic: false } })
+    try {
+      assert.ok(priv.trafficAccessToken, 'no trafficAccessToken in the create answer')
+      // @e2b/code-interpreter sends E2B-Traffic-Access-Token by itself.
+      assert.deepEqual((await priv.runCode('print(6 * 7)')).logs.stdout, ['42\n'])
+      const ctx = await priv.createCodeContext({ cwd: '/tmp' })
+      assert.equal((await priv.runCode('import os; os.getcwd()', { context: ctx })).text, '/tmp')
+
+      const routing = { 'E2b-Sandbox-Id': priv.sandboxId, 'E2b-Sandbox-Port': '49999' }
+      for (const [p, init] of [['/contexts', {}], ['/execute', { method: 'POST', body: '{"code":"1"}', headers: { 'X-Access-Token': priv.envdAccessToken } }]]) {
+        const refused = await fetch(`${mgr.url}${p}`, { ...init, headers: { ...routing, ...init.headers } })
+        assert.equal(refused.status, 403, `${p} without the traffic token: ${await refused.text()}`)
+      }
+      const served = await fetch(`${mgr.url}/contexts`, { headers: { ...routing, 'E2B-Traffic-Access-Token': priv.trafficAccessToken } })
+      assert.equal(served.status, 200, await served.text())
+      // A connect (another client, e.g. after a restart of the user's program) gets the same token.
+      const again = await Sandbox.connect(priv.sandboxId)
+      assert.equal(again.trafficAccessToken, priv.trafficAccessToken)
+      assert.equal((await again.runCode('6 * 7')).text, '42')
+    } finally {
+      await priv.kill()
+    }
+  })
 })

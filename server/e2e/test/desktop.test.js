@@ -20,6 +20,7 @@ import { after, before, describe, it } from 'node:test'
 import { Sandbox } from '@e2b/desktop'
 import { chromium } from 'playwright-core'
 
+import { browserUse, testDispatcher } from '../lib/cdp.js'
 import { resolveToLoopback } from '../lib/dns.js'
 import { startManager } from '../lib/manager.js'
 import { pngSize } from '../lib/png.js'
@@ -339,7 +340,7 @@ describe('@e2b/desktop through the manager', { skip: skipAll && 'E2E_MODES exclu
     assert.equal(await sh(b, 'pgrep -x x11vnc || true'), '')
   })
 
-  it('a headful Chromium inside the desktop is reached over CDP at the URL GET /browser/{id}/json/version returns', T, async () => {
+  it('a headful Chromium inside the desktop is reached over CDP at the URL GET /browser/{id}/json/version returns, and from <manager>/browser/{id} alone', T, async () => {
     const title = `desktop chromium ${a.sandboxId}`
     await a.commands.run(`chromium --remote-debugging-port=9222 --user-data-dir=/home/user/.config/chromium-e2e ${CHROMIUM_OFFLINE.join(' ')} 'data:text/html,<title>${title}</title><h1>hello</h1>' >/tmp/chromium.log 2>&1`, { background: true, timeoutMs: 0 })
     const version = await waitFor('CDP through the manager', async () => {
@@ -353,14 +354,29 @@ describe('@e2b/desktop through the manager', { skip: skipAll && 'E2E_MODES exclu
     const wsURL = new URL(version.webSocketDebuggerUrl)
     assert.equal(wsURL.host, `9222-${a.sandboxId}.${DOMAIN}:${mgr.port}`)
     const restore = resolveToLoopback(DOMAIN)
-    let cdp
+    const connections = []
     try {
-      cdp = await chromium.connectOverCDP(version.webSocketDebuggerUrl)
+      const cdp = await chromium.connectOverCDP(version.webSocketDebuggerUrl)
+      connections.push(cdp)
       const titles = await Promise.all(cdp.contexts().flatMap((c) => c.pages()).map((p) => p.title()))
       assert.ok(titles.includes(title), JSON.stringify(titles))
+
+      // The http URL alone, as a user hands it to connectOverCDP or browser-use (no API key, no
+      // routing headers); ?cdpPort= names the port of a browser started elsewhere than 9222.
+      const cdpURL = `http://api.${DOMAIN}:${mgr.port}/browser/${a.sandboxId}`
+      for (const u of [cdpURL, `${cdpURL}?cdpPort=9222`]) {
+        const viaURL = await chromium.connectOverCDP(u, { timeout: 30_000 })
+        connections.push(viaURL)
+        const seen = await Promise.all(viaURL.contexts().flatMap((c) => c.pages()).map((p) => p.title()))
+        assert.ok(seen.includes(title), `${u}: ${JSON.stringify(seen)}`)
+      }
+      const used = await browserUse(cdpURL, 'data:text/html,<title>browser-use on the desktop</title><h1>hi</h1>', { dispatcher: testDispatcher({ domain: DOMAIN }) })
+      assert.equal(used.title, 'browser-use on the desktop')
+      pngSize(used.png)
     } finally {
       restore()
-      await cdp?.close()
+      // Closing a CDP connection closes the browser: the first close ends it for all of them.
+      for (const c of connections) await c.close().catch(() => {})
     }
     const windows = await waitFor('the Chromium window on the display', async () => (await sh(a, `xdotool search --onlyvisible --name '${title}' || true`)).trim(), { timeoutMs: 15_000, intervalMs: 250 })
     assert.ok(windows)

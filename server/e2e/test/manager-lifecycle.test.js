@@ -338,5 +338,44 @@ for (const runtime of runtimes.length ? runtimes : [undefined]) describe(`contro
         await sleep(100)
       })
     }
+
+    it('a private sandbox (allowPublicTraffic: false) keeps its traffic token and Host mask across the restart', T, async () => {
+      const sdk = versions[0][1]
+      const sbx = await sdk.Sandbox.create({ timeoutMs: 60_000, network: { allowPublicTraffic: false, maskRequestHost: 'masked-${PORT}.internal' } })
+      try {
+        const token = sbx.trafficAccessToken
+        assert.match(token ?? '', /^[0-9a-f]{64}$/, 'no trafficAccessToken in the create answer')
+        // A server on the sandbox's port 8000 that answers with the Host header it was sent.
+        await sbx.files.write('/tmp/host.py', [
+          'import http.server as h',
+          'class H(h.BaseHTTPRequestHandler):',
+          '    def do_GET(self):',
+          '        b = self.headers["Host"].encode()',
+          '        self.send_response(200); self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)',
+          'h.HTTPServer(("127.0.0.1", 8000), H).serve_forever()',
+        ].join('\n'))
+        await sbx.commands.run('python3 /tmp/host.py', { background: true })
+        await sbx.commands.run('for i in $(seq 200); do (echo > /dev/tcp/127.0.0.1/8000) 2>/dev/null && exit 0; sleep 0.05; done; exit 1')
+        const routing = { 'E2b-Sandbox-Id': sbx.sandboxId, 'E2b-Sandbox-Port': '8000' }
+        const check = async (when) => {
+          for (const headers of [routing, { ...routing, 'e2b-traffic-access-token': sbx.envdAccessToken }]) {
+            const refused = await fetch(mgr.url, { headers })
+            assert.equal(refused.status, 403, `${when}: ${await refused.text()}`)
+          }
+          const served = await fetch(mgr.url, { headers: { ...routing, 'e2b-traffic-access-token': token } })
+          assert.equal(served.status, 200, when)
+          assert.equal(await served.text(), 'masked-8000.internal', `${when}: the Host the sandbox saw`)
+        }
+        await check('before the restart')
+        await mgr.kill9()
+        await mgr.start()
+        await check('after the restart')
+        const again = await sdk.Sandbox.connect(sbx.sandboxId)
+        assert.equal(again.trafficAccessToken, token, 'connect answers the same token')
+        assert.equal((await sbx.getInfo()).sandboxId, sbx.sandboxId)
+      } finally {
+        await sbx.kill()
+      }
+    })
   })
 })

@@ -10,7 +10,8 @@
 //     runs it beside the image's own program, so any image can be a sandbox.
 //   - Labels carry what is selected on: sandbox id, template, pool, phase (starting, warm, claiming,
 //     running) and the owner key's id. Annotations carry the rest of the manager's record: alias,
-//     user metadata (JSON), startedAt, endAt, and the SHA-256 of the envd token.
+//     user metadata (JSON), startedAt, endAt, the network options (private, maskRequestHost) and the
+//     SHA-256 of the envd token.
 //   - The envd access token itself is in a per-sandbox Secret (sandbox-<id>, key envd-access-token)
 //     that the pod reads through a secretKeyRef: reading pods (kubectl get pods -o yaml, a dashboard,
 //     a log shipper) never reveals a token, only a hash of it. The Secret is owned by its pod, so the
@@ -68,6 +69,11 @@ const (
 	AnnotationEndAt      = group + "/end-at"
 	AnnotationPhaseSince = group + "/phase-since"
 	AnnotationTokenHash  = group + "/envd-token-sha256"
+	// AnnotationPrivate ("true") marks a sandbox created with network.allowPublicTraffic=false. Its
+	// traffic token is derived from the envd token in the sandbox's Secret (sandbox.TrafficToken), so
+	// the pod carries no token of either kind.
+	AnnotationPrivate         = group + "/private"
+	AnnotationMaskRequestHost = group + "/mask-request-host"
 
 	// PhaseStarting is the phase label of a pod whose start has not finished (not yet a record).
 	PhaseStarting = "starting"
