@@ -187,7 +187,7 @@ func TestLimits(t *testing.T) {
 	if err := rt.Stop(context.Background(), spec.ID); err != nil {
 		t.Fatal(err)
 	}
-	assertGone(t, st, filepath.Dir(st.Mount))
+	assertGone(t, st, rt.layoutOf(st.Spec.ID).dir)
 }
 
 func TestCgroupsDisabled(t *testing.T) {
