@@ -20,7 +20,14 @@ const (
 	sandboxRunDir = "/run/envd"         // host: <sandbox dir>/run; holds envd's socket
 	sandboxEnvd   = "/run/sandbox/envd" // read-only bind of Config.EnvdBin
 	sandboxSocket = sandboxRunDir + "/" + envdSocketName
+	// workloadDir holds the procs files of the sandbox's workload cgroups: envd moves every process it
+	// starts there, and the template's services move themselves (see joinWorkload).
+	workloadDir = "/run/sandbox/cgroup"
 )
+
+// joinWorkload is the shell command that moves the current shell into the sandbox's workload
+// cgroups (nothing when the sandbox has none).
+const joinWorkload = "for f in " + workloadDir + "/*.procs; do [ -e \"$f\" ] && echo 0 > \"$f\"; done"
 
 // sandboxCaps are the capabilities root keeps inside a sandbox, over its own user namespace only:
 // Docker's default set minus MKNOD (device nodes would reach the host's disks, as there is no device
@@ -42,6 +49,9 @@ type bwrapSpec struct {
 	binaries map[string]string
 	command  []string
 	shmMB    int64
+	// workload are the procs files of the sandbox's workload cgroups: host path → name inside
+	// workloadDir.
+	workload map[string]string
 	idBase   uint32 // bwrap runs in a user namespace that maps the sandbox's ids here
 }
 
@@ -67,6 +77,9 @@ func (b bwrapSpec) binds() []bindMount {
 	)
 	for _, name := range slices.Sorted(maps.Keys(b.binaries)) {
 		out = append(out, bindMount{src: b.l.binary("template-" + name), dst: BinaryPath(name), ro: true})
+	}
+	for _, host := range slices.Sorted(maps.Keys(b.workload)) {
+		out = append(out, bindMount{src: host, dst: workloadDir + "/" + b.workload[host]})
 	}
 	return out
 }
@@ -96,6 +109,7 @@ func (b bwrapSpec) args() []string {
 		"--perms", "1777", "--size", strconv.FormatInt(b.shmMB<<20, 10), "--tmpfs", "/dev/shm",
 		"--size", strconv.Itoa(runTmpfsMB<<20), "--tmpfs", "/run",
 		"--perms", "0755", "--dir", "/run/sandbox", // bwrap would create it 0700: template binaries run as user
+		"--perms", "0755", "--dir", workloadDir,
 		"--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu", // CPU counts for runtimes that read them
 	)
 	for i := nRoot; i < len(mounts); i++ {

@@ -160,6 +160,9 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 	// as in an E2B sandbox (the code interpreter reads /envs there).
 	envdArgs := []string{sandboxEnvd, "--listen", "unix:" + sandboxSocket + ",127.0.0.1:49983",
 		"--default-user", sandboxUser, "--workdir", sandboxHome}
+	if len(st.Cgroups) > 0 {
+		envdArgs = append(envdArgs, "--workload-cgroup", workloadDir)
+	}
 	bw := bwrapSpec{
 		bwrap:    r.cfg.Bwrap,
 		id:       spec.ID,
@@ -169,6 +172,7 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 		binaries: t.Binaries,
 		command:  t.launcher(envdArgs),
 		shmMB:    shmSize(spec.Limits.MemoryMB),
+		workload: workloadProcs(st.Cgroups),
 		idBase:   st.IDBase,
 	}
 	// bwrap passes its environment to envd: a clean one, never the manager's. The token travels here,
@@ -208,8 +212,15 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 	if err := sp.release(); err != nil {
 		return nil, err
 	}
-	// The network comes once bwrap has finished setting up the sandbox (it configures the loopback
-	// interface itself, and two configurations at once trip over each other).
+	r.reached("released")
+	client := newEnvdClient(l.socket(), spec.AccessToken)
+	if err := client.waitHealthy(ctx, sp.exited); err != nil {
+		return nil, err
+	}
+	r.reached("healthy")
+	// The network comes once bwrap has finished setting up the sandbox, which it has once envd
+	// answers: bwrap configures the loopback interface itself after the release, and slirp4netns
+	// configuring it at the same time makes bwrap fail.
 	if r.networking() {
 		if st.Slirp, err = startSlirp(ctx, r.slirp, st.Init.Pid, logFile); err != nil {
 			return nil, err
@@ -217,16 +228,9 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 		if err := r.save(b, st); err != nil {
 			return nil, err
 		}
-		// The network helper works for the sandbox and is counted with it.
+		// The network helper works for the sandbox and is counted with it (in envd's share).
 		_ = addToCgroups(st.Cgroups, st.Slirp.Pid)
 	}
-
-	r.reached("released")
-	client := newEnvdClient(l.socket(), spec.AccessToken)
-	if err := client.waitHealthy(ctx, sp.exited); err != nil {
-		return nil, err
-	}
-	r.reached("healthy")
 	if err := client.init(ctx, initRequest{EnvVars: spec.EnvVars, DefaultUser: sandboxUser, DefaultWorkdir: sandboxHome}); err != nil {
 		return nil, err
 	}
