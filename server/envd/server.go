@@ -33,6 +33,9 @@ type Server struct {
 	handler   http.Handler
 }
 
+// JoinCgroupsOnStart makes every process envd starts join these cgroups (their procs files) first.
+func (s *Server) JoinCgroupsOnStart(procsFiles []string) { s.processes.JoinCgroupsOnStart(procsFiles) }
+
 // New builds the agent around env.
 func New(env *sandboxenv.Env, log *slog.Logger) *Server {
 	s := &Server{env: env, log: log, processes: process.NewService(env, log), files: filesystem.NewService(env, log)}

@@ -27,6 +27,7 @@ type Limits struct {
 	CPUMillis int64 // 1000 = one core; 0 = unlimited
 	MemoryMB  int64 // 0 = unlimited
 	Pids      int64 // 0 = unlimited
+	DiskMB    int64 // size of the sandbox's writable layer; 0 = the runtime's default
 }
 
 // Instance is a running sandbox as a runtime knows it.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -33,6 +34,7 @@ func run(args []string) error {
 	defaultUser := fs.String("default-user", os.Getenv("ENVD_DEFAULT_USER"), "user that requests act as when they name none (env ENVD_DEFAULT_USER; default root)")
 	workdir := fs.String("workdir", os.Getenv("ENVD_WORKDIR"), "directory empty paths resolve to (env ENVD_WORKDIR; default the user's home)")
 	logLevel := fs.String("log-level", envOr("ENVD_LOG_LEVEL", "info"), "debug, info, warn or error (env ENVD_LOG_LEVEL)")
+	workload := fs.String("workload-cgroup", "", "directory of cgroup procs files (*.procs) that every process envd starts joins first")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -72,6 +74,13 @@ func run(args []string) error {
 	}
 	srv := envd.New(env, log)
 	defer srv.Close()
+	if *workload != "" {
+		procs, err := filepath.Glob(filepath.Join(*workload, "*.procs"))
+		if err != nil || len(procs) == 0 {
+			return fmt.Errorf("--workload-cgroup %s: no *.procs files (%v)", *workload, err)
+		}
+		srv.JoinCgroupsOnStart(procs)
+	}
 	// HTTP/1.1 as the SDKs speak it over http://, and h2 with prior knowledge for proxies that use it.
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)

@@ -56,18 +56,18 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, stdout io.Write
 	}
 
 	rt, err := local.New(local.Config{
-		StateDir: filepath.Join(cfg.stateDir, "runtime"),
-		EnvdBin:  cfg.envdBin,
-		Logger:   log.With("part", "runtime"),
-		// The manager's own state (keys, pools) must not be visible inside sandboxes.
-		HidePaths: []string{cfg.stateDir},
-		Templates: builtin.LocalTemplates(filepath.Dir(cfg.envdBin)),
+		StateDir:       filepath.Join(cfg.stateDir, "runtime"),
+		EnvdBin:        cfg.envdBin,
+		Logger:         log.With("part", "runtime"),
+		Templates:      builtin.LocalTemplates(filepath.Dir(cfg.envdBin)),
+		DefaultLimits:  cfg.limits.limits(),
+		DisableNetwork: cfg.limits.noNetwork,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("local runtime: %w", err)
 	}
 
-	hostCPUs, hostMemoryMB := local.HostResources()
+	hostCPUs, hostMemoryMB := cfg.limits.reported()
 	observer := &lateObserver{}
 	mgr, err := sandbox.NewManager(sandbox.ManagerConfig{
 		Runtime:       rt,
@@ -75,9 +75,10 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, stdout io.Write
 		StateDir:      filepath.Join(cfg.stateDir, "manager"),
 		EnvdVersion:   envd.Version,
 		Logger:        log.With("part", "manager"),
-		// Sandboxes without limits share the machine: report its CPUs and memory.
+		// Sandboxes whose template sets no resources get the runtime's default limits: report those.
 		DefaultCPU:      hostCPUs,
 		DefaultMemoryMB: hostMemoryMB,
+		DefaultDiskMB:   int(cfg.limits.diskMB),
 		Observer:        observer,
 	})
 	if err != nil {

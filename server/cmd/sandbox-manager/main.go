@@ -103,6 +103,7 @@ type config struct {
 	stateDir, runtime, domain          string
 	envdBin, logLevel, publicURL       string
 	kube                               kubeFlags
+	limits                             limitFlags
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -123,6 +124,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	str(&c.logLevel, "log-level", "SANDBOX_LOG_LEVEL", "info", "debug, info, warn or error")
 	str(&c.publicURL, "public-url", "SANDBOX_PUBLIC_URL", "", "URL clients use to reach this manager (printed in the quick-start lines); default http://<listen>")
 	c.kube.register(fs)
+	c.limits.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -36,7 +36,14 @@ type Service struct {
 
 	outputGrace time.Duration
 	retention   time.Duration
+	// workload are cgroup procs files every started process joins before it runs its command.
+	workload []string
 }
+
+// JoinCgroupsOnStart makes every process started from now on join the cgroups whose procs files
+// are given before it runs its command: the runtime gives envd a cgroup of its own and the
+// sandbox's workload another, with the sandbox's limits.
+func (s *Service) JoinCgroupsOnStart(procsFiles []string) { s.workload = procsFiles }
 
 // NewService returns a Process service acting in env.
 func NewService(env *sandboxenv.Env, log *slog.Logger) *Service {

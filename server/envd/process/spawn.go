@@ -25,12 +25,23 @@ type spawnSpec struct {
 	env    []string
 	pty    *rpc.PTY_Size // nil: pipes
 	stdin  bool
+	// workload are cgroup procs files the process joins before it runs its command.
+	workload []string
 }
+
+// joinScript writes 0 (the writer itself) into each procs file given before "--", then runs the
+// command after it. The process joins before its command runs, so nothing it forks escapes.
+const joinScript = `while [ "$1" != -- ]; do echo 0 > "$1" || exit 126; shift; done; shift; exec "$@"`
 
 // spawn starts the OS process. Its output is not read before proc.run, so the caller can register it
 // and attach the first stream without missing a byte.
 func spawn(spec spawnSpec, log *slog.Logger) (*proc, error) {
 	cmd := exec.Command(spec.config.GetCmd(), spec.config.GetArgs()...)
+	if len(spec.workload) > 0 && cmd.Err == nil {
+		args := append([]string{"/bin/sh", "-c", joinScript, "sh"}, spec.workload...)
+		args = append(append(args, "--", cmd.Path), spec.config.GetArgs()...)
+		cmd = &exec.Cmd{Path: "/bin/sh", Args: args}
+	}
 	cmd.Dir = spec.config.GetCwd()
 	cmd.Env = spec.env
 	cmd.SysProcAttr = &syscall.SysProcAttr{}

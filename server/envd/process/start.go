@@ -82,9 +82,10 @@ func (s *Service) startSpec(req *connect.Request[rpc.StartRequest]) (spawnSpec, 
 			Envs: maps.Clone(cfg.GetEnvs()),
 			Cwd:  &cwd,
 		},
-		user:  u,
-		env:   s.env.ProcessEnv(u, cfg.GetEnvs()),
-		stdin: req.Msg.Stdin == nil || req.Msg.GetStdin(),
+		user:     u,
+		env:      s.env.ProcessEnv(u, cfg.GetEnvs()),
+		stdin:    req.Msg.Stdin == nil || req.Msg.GetStdin(),
+		workload: s.workload,
 	}
 	if req.Msg.Tag != nil {
 		tag := req.Msg.GetTag()

@@ -164,20 +164,91 @@ func (c *cgroups) removeGroups() {
 	}
 }
 
+// A sandbox's cgroup has two children: envdCgroup holds bwrap, envd and slirp4netns, and
+// workloadCgroup everything envd and the template's services start (they move themselves there, see
+// workloadProcs). The workload gets the sandbox's limits; the sandbox's own cgroup adds envd's
+// reserve on top, so a workload that exhausts its processes or memory never starves envd, which can
+// still run commands (to kill the culprit, for one) and answer the manager.
+const (
+	envdCgroup     = "envd"
+	workloadCgroup = "workload"
+	envdPids       = 256
+	envdMemoryMB   = 128
+)
+
 // createCgroups makes the directories and writes the limits. A limit the kernel refuses is reported,
 // not fatal: the sandbox runs without it.
 func createCgroups(dirs []cgroupDir, l sandbox.Limits) (warnings []error, err error) {
-	for _, d := range dirs {
-		if err := os.Mkdir(d.Path, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("create cgroup %s: %w", d.Path, err)
-		}
+	outer, inner := l, l
+	inner.CPUMillis = 0 // shared with envd, which uses little
+	if outer.MemoryMB > 0 {
+		outer.MemoryMB += envdMemoryMB
+	}
+	if outer.Pids > 0 {
+		outer.Pids += envdPids
+	}
+	write := func(d cgroupDir, l sandbox.Limits) {
 		for _, w := range limitWrites(d, l) {
 			if err := os.WriteFile(filepath.Join(d.Path, w.file), []byte(w.value), 0); err != nil && !w.optional {
 				warnings = append(warnings, fmt.Errorf("set %s=%s: %w", filepath.Join(d.Path, w.file), w.value, err))
 			}
 		}
 	}
+	for _, d := range dirs {
+		if err := os.Mkdir(d.Path, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("create cgroup %s: %w", d.Path, err)
+		}
+		write(d, outer)
+		if d.Controller == "" {
+			// v2: the children get the controllers (the sandbox's cgroup itself holds no process).
+			raw, err := os.ReadFile(filepath.Join(d.Path, "cgroup.controllers"))
+			if err != nil {
+				return nil, fmt.Errorf("read controllers of %s: %w", d.Path, err)
+			}
+			var enable []string
+			for _, c := range strings.Fields(string(raw)) {
+				if slices.Contains(limitedControllers, c) {
+					enable = append(enable, "+"+c)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(d.Path, "cgroup.subtree_control"), []byte(strings.Join(enable, " ")), 0); err != nil {
+				return nil, fmt.Errorf("enable controllers for the children of %s: %w", d.Path, err)
+			}
+		}
+		for _, child := range []string{envdCgroup, workloadCgroup} {
+			if err := os.Mkdir(filepath.Join(d.Path, child), 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+				return nil, fmt.Errorf("create cgroup %s/%s: %w", d.Path, child, err)
+			}
+		}
+		write(cgroupDir{Path: filepath.Join(d.Path, workloadCgroup), Controller: d.Controller}, inner)
+		// Any process of the sandbox may move itself into the workload cgroup, the one place of lower
+		// limits (v2 also asks for write access to the common parent's procs file); it sees no other
+		// cgroup file.
+		procs := []string{filepath.Join(d.Path, workloadCgroup, "cgroup.procs")}
+		if d.Controller == "" {
+			procs = append(procs, filepath.Join(d.Path, "cgroup.procs"))
+		}
+		for _, p := range procs {
+			if err := os.Chmod(p, 0o666); err != nil {
+				return nil, fmt.Errorf("open %s to the sandbox: %w", p, err)
+			}
+		}
+	}
 	return warnings, nil
+}
+
+// workloadProcs are the procs files of the sandbox's workload cgroups: host path → name under
+// /run/sandbox/cgroup inside. A process joins them by writing 0.
+func workloadProcs(dirs []cgroupDir) map[string]string {
+	out := map[string]string{}
+	for _, d := range dirs {
+		name := d.Controller
+		if name == "" {
+			name = "unified"
+		}
+		out[filepath.Join(d.Path, workloadCgroup, "cgroup.procs")] = name + ".procs"
+	}
+	return out
 }
 
 type limitWrite struct {
@@ -225,10 +296,10 @@ func limitWrites(d cgroupDir, l sandbox.Limits) []limitWrite {
 	return out
 }
 
-// addToCgroups moves pid into every directory.
+// addToCgroups moves pid into the envd cgroup of every directory.
 func addToCgroups(dirs []cgroupDir, pid int) error {
 	for _, d := range dirs {
-		if err := os.WriteFile(filepath.Join(d.Path, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+		if err := os.WriteFile(filepath.Join(d.Path, envdCgroup, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
 			return fmt.Errorf("move pid %d into %s: %w", pid, d.Path, err)
 		}
 	}
@@ -266,6 +337,14 @@ func removeCgroups(ctx context.Context, dirs []cgroupDir) error {
 }
 
 func removeCgroup(ctx context.Context, dir string) error {
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	for _, child := range []string{envdCgroup, workloadCgroup} {
+		if err := removeCgroup(ctx, filepath.Join(dir, child)); err != nil {
+			return err
+		}
+	}
 	// cgroup.kill (v2, Linux 5.14+) kills atomically, including processes forking meanwhile.
 	_ = os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
 	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {

@@ -168,26 +168,37 @@ func TestLimits(t *testing.T) {
 	if len(st.Cgroups) == 0 {
 		t.Fatalf("no cgroups for the sandbox:\n%s", logs)
 	}
+	// The sandbox's cgroup carries its limits plus envd's reserve; the workload cgroup its limits.
+	outer, inner := spec.Limits, spec.Limits
+	outer.MemoryMB += envdMemoryMB
+	outer.Pids += envdPids
+	inner.CPUMillis = 0
 	for _, d := range st.Cgroups {
-		for _, w := range limitWrites(d, spec.Limits) {
-			if !w.optional {
-				assertFile(t, filepath.Join(d.Path, w.file), w.value)
+		workload := cgroupDir{Path: filepath.Join(d.Path, workloadCgroup), Controller: d.Controller}
+		for _, c := range []struct {
+			d cgroupDir
+			l sandbox.Limits
+		}{{d, outer}, {workload, inner}} {
+			for _, w := range limitWrites(c.d, c.l) {
+				if !w.optional {
+					assertFile(t, filepath.Join(c.d.Path, w.file), w.value)
+				}
 			}
 		}
-		pids, err := cgroupPids(d.Path)
+		pids, err := cgroupPids(filepath.Join(d.Path, envdCgroup))
 		if err != nil || !containsInt(pids, st.Init.Pid) || len(pids) < 3 { // bwrap, its child and envd
-			t.Errorf("processes in %s: %v %v, want bwrap's and envd's", d.Path, pids, err)
+			t.Errorf("processes in %s/%s: %v %v, want bwrap's and envd's", d.Path, envdCgroup, pids, err)
 		}
 	}
-	// Commands inherit the cgroups (envd's children are in them from birth).
+	// Commands join the workload cgroups before they run.
 	out := mustRun(t, rt, spec, "", "cat /proc/self/cgroup")
-	if n := strings.Count(out, "/"+spec.ID+"\n"); n != len(st.Cgroups) {
-		t.Errorf("a command is in %d of the sandbox's %d cgroups:\n%s", n, len(st.Cgroups), out)
+	if n := strings.Count(out, "/"+spec.ID+"/"+workloadCgroup+"\n"); n != len(st.Cgroups) {
+		t.Errorf("a command is in %d of the sandbox's %d workload cgroups:\n%s", n, len(st.Cgroups), out)
 	}
 	if err := rt.Stop(context.Background(), spec.ID); err != nil {
 		t.Fatal(err)
 	}
-	assertGone(t, st, filepath.Dir(st.Mount))
+	assertGone(t, st, rt.layoutOf(st.Spec.ID).dir)
 }
 
 func TestCgroupsDisabled(t *testing.T) {

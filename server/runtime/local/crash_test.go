@@ -74,7 +74,7 @@ func TestAdoptAfterManagerDied(t *testing.T) {
 	if err := rt.Stop(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
-	assertGone(t, st, filepath.Dir(st.Mount))
+	assertGone(t, st, rt.layoutOf(st.Spec.ID).dir)
 }
 
 func TestRecoveryAfterCrashMidStart(t *testing.T) {
@@ -85,7 +85,8 @@ func TestRecoveryAfterCrashMidStart(t *testing.T) {
 			stateDir, id := t.TempDir(), newID(t)
 			out := runCrashHelper(t, step, stateDir, id)
 			dir := filepath.Join(stateDir, "sandboxes", id)
-			merged := layout{dir: dir}.merged()
+			l := layoutFor(stateDir, id)
+			merged := l.merged()
 			// What the dead manager left behind, by step: this is what recovery must find. Checked, so
 			// that the test cannot pass by crashing before anything happened.
 			after := func(s string) bool { return slices.Index(crashSteps, step) >= slices.Index(crashSteps, s) }
@@ -98,7 +99,7 @@ func TestRecoveryAfterCrashMidStart(t *testing.T) {
 					t.Fatalf("crash at %q left no cgroup; the test proves nothing: %v", step, err)
 				}
 			}
-			if after("mounted") && len(mountsUnder(t, dir)) == 0 {
+			if after("mounted") && len(mountsUnder(t, l.portal)) == 0 {
 				t.Fatalf("crash at %q left no mount; the test proves nothing", step)
 			}
 			if after("spawned") {
@@ -106,7 +107,7 @@ func TestRecoveryAfterCrashMidStart(t *testing.T) {
 					t.Fatalf("no sandbox process survived the crash at %q; the test proves nothing", step)
 				}
 			}
-			st, _ := readState(layout{dir: dir}.state())
+			st, _ := readState(l.state())
 
 			rt, logs := newRuntime(t, Config{StateDir: stateDir, EnvdBin: envdBin})
 			if list, _ := rt.List(context.Background()); len(list) != 0 {

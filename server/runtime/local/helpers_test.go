@@ -288,7 +288,7 @@ func assertGone(t *testing.T, st *state, dir string) {
 // belong to someone else's sandbox, not this one.
 func assertGoneSince(t *testing.T, st *state, dir string, stoppedAt uint64) {
 	t.Helper()
-	for _, p := range []proc{st.Init, st.Bwrap} {
+	for _, p := range []proc{st.Init, st.Bwrap, st.Slirp} {
 		if p.alive() {
 			t.Errorf("process %d of sandbox %s still alive", p.Pid, st.Spec.ID)
 		}
@@ -299,8 +299,14 @@ func assertGoneSince(t *testing.T, st *state, dir string, stoppedAt uint64) {
 	if found, _ := procsWithArg(st.Mount); len(found) > 0 {
 		t.Errorf("processes %v still run on the root of sandbox %s", found, st.Spec.ID)
 	}
-	if m := mountsUnder(t, dir); len(m) > 0 {
-		t.Errorf("mounts left for sandbox %s: %v", st.Spec.ID, m)
+	portal := filepath.Dir(st.Mount)
+	for _, d := range []string{dir, portal} {
+		if m := mountsUnder(t, d); len(m) > 0 {
+			t.Errorf("mounts left for sandbox %s: %v", st.Spec.ID, m)
+		}
+	}
+	if _, err := os.Stat(portal); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("portal %s of sandbox %s still exists (%v)", portal, st.Spec.ID, err)
 	}
 	for _, c := range st.Cgroups {
 		if _, err := os.Stat(c.Path); !errors.Is(err, os.ErrNotExist) {

@@ -25,10 +25,11 @@ func (r *Runtime) recover(ctx context.Context) error {
 			}
 			continue
 		}
-		l := layout{dir: path}
+		l := r.layoutOf(id)
 		st, err := readState(l.state())
 		if err == nil && st.Phase == phaseRunning && st.Spec.ID == id && st.alive() {
 			r.boxes[id] = &box{l: l, st: st, ready: true}
+			r.ids[st.IDBase] = id
 			r.log.Info("local runtime: adopted running sandbox", "id", id, "pid", st.Init.Pid)
 			continue
 		}
@@ -46,6 +47,9 @@ func (r *Runtime) recover(ctx context.Context) error {
 			// Kept, not ready, so that Stop can retry; New does not fail for one stuck sandbox.
 			r.log.Error("local runtime: clean up sandbox", "id", id, "err", err)
 			r.boxes[id] = &box{l: l, st: st}
+			if st != nil {
+				r.ids[st.IDBase] = id
+			}
 		}
 	}
 	return nil

@@ -14,47 +14,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// defaultHidden are root-filesystem paths a sandbox must not see: the host's home directories (and the
-// credentials in them), its temporary files, its profile scripts (replaced by lean ones) and the
-// machine's SSH host keys. Directories become empty, files disappear; each sandbox can then create its
-// own in its upper layer.
-var defaultHidden = []string{
-	"/root",
-	"/home",
-	"/tmp",
-	"/var/tmp",
-	"/etc/profile.d",
-	"/etc/ssh/ssh_host_*",
-}
-
-// overlayOpaque marks an upper directory whose lower counterpart overlayfs must not merge in.
-const overlayOpaque = "trusted.overlay.opaque"
-
-// rootfs writes a sandbox's upper layer on top of a lower root directory.
+// rootfs writes a sandbox's upper layer on top of its base.
 type rootfs struct {
-	lower string // the read-only lower layer ("/" by default)
+	lower string // the root filesystem the accounts come from ("/" by default)
+	base  string // the sandbox's read-only lower layer (a base's skeleton)
 	upper string
+	ids   int // the host id of the sandbox's id 0: files written here get shifted owners
 }
 
-// prepare fills the upper layer before the overlay is mounted: hidden paths, the sandbox user's
-// account and home, lean profiles, and the sandbox's host name.
-func (r rootfs) prepare(id string, hidden []string) (account, error) {
-	for _, pattern := range hidden {
-		matches, err := filepath.Glob(filepath.Join(r.lower, pattern))
-		if err != nil {
-			return account{}, fmt.Errorf("hide %s: %w", pattern, err)
-		}
-		for _, m := range matches {
-			rel, err := filepath.Rel(r.lower, m)
-			if err != nil {
-				return account{}, fmt.Errorf("hide %s: %w", m, err)
-			}
-			if err := r.hide(rel); err != nil {
-				return account{}, fmt.Errorf("hide /%s: %w", rel, err)
-			}
-		}
-	}
+// sandboxFiles are per-sandbox files of the upper layer beside the account files.
+type sandboxFiles struct {
+	id         string
+	resolvConf string // "" when the sandbox has no network to resolve names on
+}
 
+// prepare fills the upper layer before the overlay is mounted: the accounts (from the root
+// filesystem's, with locked passwords), the sandbox user's home, lean profiles, the sandbox's host
+// name, hosts, resolver and machine ID.
+func (r rootfs) prepare(f sandboxFiles) (account, error) {
 	passwd, err := os.ReadFile(filepath.Join(r.lower, "etc/passwd"))
 	if err != nil {
 		return account{}, fmt.Errorf("read root's passwd: %w", err)
@@ -82,8 +59,11 @@ func (r rootfs) prepare(id string, hidden []string) (account, error) {
 		{"etc/group", accts.group, 0o644, root, 0},
 		{"etc/shadow", accts.shadow, 0o640, root, shadowGID},
 		{"etc/gshadow", accts.gshadow, 0o640, root, shadowGID},
-		{"etc/hostname", id + "\n", 0o644, root, 0},
-		{"etc/hosts", "127.0.0.1\tlocalhost " + id + "\n::1\tlocalhost ip6-localhost ip6-loopback\n", 0o644, root, 0},
+		{"etc/hostname", f.id + "\n", 0o644, root, 0},
+		{"etc/hosts", "127.0.0.1\tlocalhost " + f.id + "\n::1\tlocalhost ip6-localhost ip6-loopback\n", 0o644, root, 0},
+		{"etc/resolv.conf", f.resolvConf, 0o644, root, 0},
+		{"etc/machine-id", machineID(f.id), 0o444, root, 0},
+		{"etc/environment", "", 0o644, root, 0},
 		{"etc/profile", etcProfile, 0o644, root, 0},
 		{"etc/bash.bashrc", etcBashrc, 0o644, root, 0},
 		{"root/.profile", homeProfile, 0o644, root, 0},
@@ -107,36 +87,6 @@ func (r rootfs) prepare(id string, hidden []string) (account, error) {
 	return user, nil
 }
 
-// hide makes /rel invisible: an opaque empty directory for a directory, a whiteout for anything else.
-// A symbolic link in the lower layer is hidden as a whole, not followed.
-func (r rootfs) hide(rel string) error {
-	fi, err := os.Lstat(filepath.Join(r.lower, rel))
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		return err
-	}
-	if err := r.mkdirAll(filepath.Dir(rel)); err != nil {
-		return err
-	}
-	dst := filepath.Join(r.upper, rel)
-	if !fi.IsDir() {
-		// A whiteout is a 0:0 character device in the upper layer.
-		if err := unix.Mknod(dst, unix.S_IFCHR, 0); err != nil && !errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("whiteout %s: %w", dst, err)
-		}
-		return nil
-	}
-	if err := r.copyDir(rel, fi); err != nil {
-		return err
-	}
-	if err := unix.Setxattr(dst, overlayOpaque, []byte("y"), 0); err != nil {
-		return fmt.Errorf("mark %s opaque: %w", dst, err)
-	}
-	return nil
-}
-
 // mkdirAll creates /rel and its parents in the upper layer with the owners and modes they have in the
 // lower one: overlayfs shows a merged directory with the upper directory's attributes.
 func (r rootfs) mkdirAll(rel string) error {
@@ -149,12 +99,12 @@ func (r rootfs) mkdirAll(rel string) error {
 	if err := r.mkdirAll(filepath.Dir(rel)); err != nil {
 		return err
 	}
-	fi, err := os.Lstat(filepath.Join(r.lower, rel))
+	fi, err := os.Lstat(filepath.Join(r.base, rel))
 	switch {
 	case err == nil && fi.IsDir():
 		return r.copyDir(rel, fi)
 	case err == nil:
-		return fmt.Errorf("/%s is not a directory in the root filesystem", rel)
+		return fmt.Errorf("/%s is not a directory in the sandbox's base", rel)
 	case errors.Is(err, fs.ErrNotExist):
 		return r.mkdir(rel, 0o755, 0, 0)
 	default:
@@ -171,7 +121,8 @@ func (r rootfs) copyDir(rel string, fi fs.FileInfo) error {
 	return r.mkdir(rel, fi.Mode(), uid, gid)
 }
 
-// mkdir creates one directory of the upper layer with exactly mode (sticky and setgid bits included).
+// mkdir creates one directory of the upper layer with exactly mode (sticky and setgid bits included),
+// owned by the sandbox's uid and gid.
 func (r rootfs) mkdir(rel string, mode os.FileMode, uid, gid int) error {
 	if err := r.mkdirAll(filepath.Dir(rel)); err != nil {
 		return err
@@ -180,7 +131,7 @@ func (r rootfs) mkdir(rel string, mode os.FileMode, uid, gid int) error {
 	if err := os.Mkdir(dst, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("create %s: %w", dst, err)
 	}
-	if err := os.Lchown(dst, uid, gid); err != nil {
+	if err := os.Lchown(dst, r.ids+uid, r.ids+gid); err != nil {
 		return fmt.Errorf("chown %s: %w", dst, err)
 	}
 	if err := os.Chmod(dst, mode&(fs.ModePerm|fs.ModeSticky|fs.ModeSetgid|fs.ModeSetuid)); err != nil {
@@ -197,22 +148,11 @@ func (r rootfs) writeFile(rel, content string, mode os.FileMode, uid, gid int) e
 	if err := os.WriteFile(dst, []byte(content), mode); err != nil {
 		return fmt.Errorf("write %s: %w", dst, err)
 	}
-	if err := os.Lchown(dst, uid, gid); err != nil {
+	if err := os.Lchown(dst, r.ids+uid, r.ids+gid); err != nil {
 		return fmt.Errorf("chown %s: %w", dst, err)
 	}
 	if err := os.Chmod(dst, mode); err != nil {
 		return fmt.Errorf("chmod %s: %w", dst, err)
-	}
-	return nil
-}
-
-// mountOverlay mounts the copy-on-write root in the host's mount namespace, where the manager (as
-// root) can mount it and later find and unmount it; bwrap then makes it the sandbox's /.
-func mountOverlay(lower, upper, work, merged string) error {
-	opts := "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work
-	// nodev: device files a sandbox creates in its root are never opened as devices.
-	if err := unix.Mount("overlay", merged, "overlay", unix.MS_NODEV, opts); err != nil {
-		return fmt.Errorf("mount overlay on %s (%s): %w", merged, opts, err)
 	}
 	return nil
 }

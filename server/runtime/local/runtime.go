@@ -36,11 +36,15 @@ type Config struct {
 	EnvdBin string
 	// Logger receives the runtime's logs; nil discards them.
 	Logger *slog.Logger
-	// RootDir is the read-only lower layer of every sandbox's root; "" means the host's /.
+	// RootDir is the root filesystem sandboxes see an allowlist of (its system trees such as /usr and
+	// a selection of /etc); "" means the host's /.
 	RootDir string
-	// HidePaths are extra root paths (globs allowed) that sandboxes must not see, in addition to the
-	// host's homes, temporary directories, profile scripts and SSH host keys.
-	HidePaths []string
+	// DefaultLimits apply to every sandbox field by field where its spec sets none (0).
+	DefaultLimits sandbox.Limits
+	// Slirp4netns is the slirp4netns binary that gives sandboxes outbound networking; "" looks it up
+	// in PATH. Without it (or with DisableNetwork) sandboxes have a loopback interface only.
+	Slirp4netns    string
+	DisableNetwork bool
 	// Bwrap is the bubblewrap binary; "" looks up bwrap in PATH.
 	Bwrap string
 	// Templates are offered beside the base template.
@@ -69,14 +73,19 @@ type Runtime struct {
 	cfg       Config
 	log       *slog.Logger
 	dir       string // StateDir/sandboxes
+	portals   string // where sandboxes' portals go (see layout)
 	lower     string
-	hidden    []string
+	base      *base
+	cat       string // the program that holds a user namespace open (see holdIDMap)
+	slirp     string // "" when sandboxes get no network
+	seccomp   []byte
 	cgroups   *cgroups
 	templates map[string]Template
 	lock      *os.File
 
 	mu    sync.Mutex
 	boxes map[string]*box
+	ids   map[uint32]string // id block base → sandbox
 
 	// afterStep, when set (by tests), is called after each step of a start; a test kills the
 	// process there to check that recovery cleans up after a manager that died mid-start.
@@ -149,10 +158,28 @@ func New(cfg Config) (*Runtime, error) {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		dir:       filepath.Join(cfg.StateDir, "sandboxes"),
+		portals:   filepath.Join(portalRoot, cgroupGroupName(cfg.StateDir)),
 		lower:     lower,
-		hidden:    append(append([]string{}, defaultHidden...), cfg.HidePaths...),
 		templates: map[string]Template{},
 		boxes:     map[string]*box{},
+		ids:       map[uint32]string{},
+	}
+	if r.cat, err = exec.LookPath("cat"); err != nil {
+		return nil, fmt.Errorf("local runtime: cat not found in PATH: %w", err)
+	}
+	if r.seccomp, err = seccompFilter(); err != nil {
+		return nil, fmt.Errorf("local runtime: %w", err)
+	}
+	if !cfg.DisableNetwork {
+		bin := cfg.Slirp4netns
+		if bin == "" {
+			bin, err = exec.LookPath("slirp4netns")
+		}
+		if err != nil {
+			cfg.Logger.Warn("local runtime: sandboxes get no outbound network: slirp4netns not found (install it with `apt-get install -y slirp4netns`)")
+		} else {
+			r.slirp = bin
+		}
 	}
 	for _, t := range append([]Template{BaseTemplate()}, cfg.Templates...) {
 		if err := checkLinks(t.Links); err != nil {
@@ -169,6 +196,21 @@ func New(cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("local runtime: %w", err)
 	}
 	if r.lock, err = lockStateDir(cfg.StateDir); err != nil {
+		return nil, fmt.Errorf("local runtime: %w", err)
+	}
+	// Searchable by every uid (sandboxes' roots must walk through), readable by root alone.
+	for _, d := range []string{portalRoot, r.portals} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("local runtime: create %s: %w", d, err)
+		}
+		if err := os.Chmod(d, 0o711); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("local runtime: %w", err)
+		}
+	}
+	if r.base, err = buildBase(lower, filepath.Join(cfg.StateDir, "base")); err != nil {
+		r.Close()
 		return nil, fmt.Errorf("local runtime: %w", err)
 	}
 
@@ -193,7 +235,77 @@ func New(cfg Config) (*Runtime, error) {
 		r.Close()
 		return nil, fmt.Errorf("local runtime: recover %s: %w", r.dir, err)
 	}
+	// Bases of sandboxes that are gone: the adopted ones keep theirs.
+	keep := map[string]bool{r.base.dir: true}
+	for _, b := range r.boxes {
+		if b.st != nil {
+			keep[b.st.Base] = true
+		}
+	}
+	removeBasesExcept(filepath.Join(cfg.StateDir, "base"), keep)
 	return r, nil
+}
+
+// portalRoot holds the portals of every runtime on the machine, one directory per state dir.
+const portalRoot = "/run/sandboxstack"
+
+// layoutOf names the paths of sandbox id.
+func (r *Runtime) layoutOf(id string) layout { return layoutFor(r.cfg.StateDir, id) }
+
+// layoutFor names the paths of sandbox id of the runtime over stateDir.
+func layoutFor(stateDir, id string) layout {
+	return layout{
+		dir:    filepath.Join(stateDir, "sandboxes", id),
+		portal: filepath.Join(portalRoot, cgroupGroupName(stateDir), id),
+	}
+}
+
+// networking reports whether sandboxes get outbound networking.
+func (r *Runtime) networking() bool { return r.slirp != "" }
+
+// Networking reports whether sandboxes get outbound networking (through slirp4netns); without it a
+// sandbox has a loopback interface only.
+func (r *Runtime) Networking() bool { return r.networking() }
+
+// allocIDs reserves a host id block for sandbox id.
+func (r *Runtime) allocIDs(id string) (uint32, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for slot := range uint32(idSlots) {
+		base := firstIDBase + slot*idBlock
+		if _, used := r.ids[base]; !used {
+			r.ids[base] = id
+			return base, nil
+		}
+	}
+	return 0, fmt.Errorf("all %d host id blocks are in use", idSlots)
+}
+
+// freeIDs releases the id block of sandbox id.
+func (r *Runtime) freeIDs(base uint32, id string) {
+	r.mu.Lock()
+	if r.ids[base] == id {
+		delete(r.ids, base)
+	}
+	r.mu.Unlock()
+}
+
+// withDefaults fills the limits l does not set from the runtime's defaults.
+func (r *Runtime) withDefaults(l sandbox.Limits) sandbox.Limits {
+	d := r.cfg.DefaultLimits
+	if l.CPUMillis == 0 {
+		l.CPUMillis = d.CPUMillis
+	}
+	if l.MemoryMB == 0 {
+		l.MemoryMB = d.MemoryMB
+	}
+	if l.Pids == 0 {
+		l.Pids = d.Pids
+	}
+	if l.DiskMB == 0 {
+		l.DiskMB = d.DiskMB
+	}
+	return l
 }
 
 // cgroupGroupName is the cgroup under which one StateDir's sandboxes go, distinct per StateDir so that
@@ -293,6 +405,9 @@ func (r *Runtime) Stop(ctx context.Context, id string) error {
 	r.mu.Lock()
 	delete(r.boxes, id)
 	r.mu.Unlock()
+	if st != nil {
+		r.freeIDs(st.IDBase, id)
+	}
 	r.log.Info("local runtime: sandbox stopped", "id", id)
 	return nil
 }

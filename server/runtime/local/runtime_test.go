@@ -43,7 +43,7 @@ func TestStartRunStop(t *testing.T) {
 	if err := rt.Stop(context.Background(), spec.ID); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
-	assertGone(t, st, layout{dir: rt.dir + "/" + spec.ID}.dir)
+	assertGone(t, st, rt.layoutOf(spec.ID).dir)
 	if err := rt.Stop(context.Background(), spec.ID); err != nil {
 		t.Fatalf("second Stop: %v", err)
 	}

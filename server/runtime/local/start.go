@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sandboxstack/terraform-provider-sandbox/server/sandbox"
 )
 
@@ -30,8 +32,9 @@ func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (*sandbox.Instan
 	if reason := t.check(r.lower); reason != "" {
 		return nil, fmt.Errorf("start sandbox %q: template %q: %w: %s", id, t.Name, ErrTemplateUnavailable, reason)
 	}
+	spec.Limits = r.withDefaults(spec.Limits)
 
-	b := &box{l: layout{dir: filepath.Join(r.dir, id)}}
+	b := &box{l: r.layoutOf(id)}
 	b.op.Lock()
 	defer b.op.Unlock()
 	r.mu.Lock()
@@ -68,6 +71,9 @@ func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (*sandbox.Instan
 			return nil, errors.Join(err, terr)
 		}
 		r.forget(id, b)
+		if partial != nil {
+			r.freeIDs(partial.IDBase, id)
+		}
 		return nil, err
 	}
 	r.log.Info("local runtime: sandbox started", "id", id, "template", t.Name, "pid", st.Init.Pid,
@@ -80,7 +86,11 @@ func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (*sandbox.Instan
 // on the host.
 func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Template) (*state, error) {
 	l := b.l
-	st := &state{Phase: phaseCreating, Spec: spec, StartedAt: time.Now().UTC(), Mount: l.merged()}
+	st := &state{Phase: phaseCreating, Spec: spec, StartedAt: time.Now().UTC(), Mount: l.merged(), Base: r.base.dir}
+	var err error
+	if st.IDBase, err = r.allocIDs(spec.ID); err != nil {
+		return nil, err
+	}
 	if r.cgroups.enabled() {
 		st.Cgroups = r.cgroups.plan(spec.ID)
 	}
@@ -88,10 +98,8 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 		return nil, err
 	}
 	r.reached("state")
-	for _, d := range []string{l.upper(), l.work(), l.merged(), l.run()} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			return nil, fmt.Errorf("create %s: %w", d, err)
-		}
+	if err := r.makePortal(l, st.IDBase, t); err != nil {
+		return nil, err
 	}
 
 	if len(st.Cgroups) > 0 {
@@ -113,14 +121,27 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 	}
 
 	r.reached("cgroups")
-	fsys := rootfs{lower: r.lower, upper: l.upper()}
-	if _, err := fsys.prepare(spec.ID, r.hidden); err != nil {
+	holder, err := holdIDMap(r.cat, st.IDBase)
+	if err != nil {
+		return nil, err
+	}
+	defer holder.close()
+	mounts := rootMounts{l: l, base: r.base, lower: r.lower, ids: int(st.IDBase), diskMB: spec.Limits.DiskMB}
+	if err := mounts.mountDisk(); err != nil {
+		return nil, err
+	}
+	fsys := rootfs{lower: r.lower, base: r.base.dir, upper: l.upper(), ids: int(st.IDBase)}
+	files := sandboxFiles{id: spec.ID}
+	if r.networking() {
+		files.resolvConf = "nameserver " + slirpDNS + "\n"
+	}
+	if _, err := fsys.prepare(files); err != nil {
 		return nil, fmt.Errorf("prepare root: %w", err)
 	}
 	if err := fsys.link(t.Links); err != nil {
 		return nil, fmt.Errorf("template %s: %w", t.Name, err)
 	}
-	if err := mountOverlay(r.lower, l.upper(), l.work(), l.merged()); err != nil {
+	if err := mounts.mountTrees(holder); err != nil {
 		return nil, err
 	}
 
@@ -129,18 +150,30 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 	if err != nil {
 		return nil, fmt.Errorf("open sandbox log: %w", err)
 	}
+	defer logFile.Close()
+	seccomp, err := r.seccompFile(l)
+	if err != nil {
+		return nil, err
+	}
+	defer seccomp.Close()
 	// The unix socket is the manager's way in; 127.0.0.1:49983 is where programs inside expect envd,
 	// as in an E2B sandbox (the code interpreter reads /envs there).
 	envdArgs := []string{sandboxEnvd, "--listen", "unix:" + sandboxSocket + ",127.0.0.1:49983",
 		"--default-user", sandboxUser, "--workdir", sandboxHome}
+	if len(st.Cgroups) > 0 {
+		envdArgs = append(envdArgs, "--workload-cgroup", workloadDir)
+	}
 	bw := bwrapSpec{
 		bwrap:    r.cfg.Bwrap,
 		id:       spec.ID,
 		l:        l,
-		envdBin:  r.cfg.EnvdBin,
+		trees:    r.base.trees,
 		stateDir: r.visibleStateDir(),
 		binaries: t.Binaries,
 		command:  t.launcher(envdArgs),
+		shmMB:    shmSize(spec.Limits.MemoryMB),
+		workload: workloadProcs(st.Cgroups),
+		idBase:   st.IDBase,
 	}
 	// bwrap passes its environment to envd: a clean one, never the manager's. The token travels here,
 	// not on a command line that every process could read.
@@ -150,8 +183,7 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 		"LANG=C.UTF-8",
 		"ENVD_ACCESS_TOKEN=" + spec.AccessToken,
 	}
-	sp, err := spawn(ctx, bw, env, logFile)
-	logFile.Close()
+	sp, err := spawn(ctx, bw, env, logFile, seccomp)
 	if err != nil {
 		return nil, err
 	}
@@ -180,13 +212,25 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 	if err := sp.release(); err != nil {
 		return nil, err
 	}
-
 	r.reached("released")
 	client := newEnvdClient(l.socket(), spec.AccessToken)
 	if err := client.waitHealthy(ctx, sp.exited); err != nil {
 		return nil, err
 	}
 	r.reached("healthy")
+	// The network comes once bwrap has finished setting up the sandbox, which it has once envd
+	// answers: bwrap configures the loopback interface itself after the release, and slirp4netns
+	// configuring it at the same time makes bwrap fail.
+	if r.networking() {
+		if st.Slirp, err = startSlirp(ctx, r.slirp, st.Init.Pid, logFile); err != nil {
+			return nil, err
+		}
+		if err := r.save(b, st); err != nil {
+			return nil, err
+		}
+		// The network helper works for the sandbox and is counted with it (in envd's share).
+		_ = addToCgroups(st.Cgroups, st.Slirp.Pid)
+	}
 	if err := client.init(ctx, initRequest{EnvVars: spec.EnvVars, DefaultUser: sandboxUser, DefaultWorkdir: sandboxHome}); err != nil {
 		return nil, err
 	}
@@ -236,21 +280,79 @@ func (r *Runtime) forget(id string, b *box) {
 	r.mu.Unlock()
 }
 
-// visibleStateDir is StateDir if sandboxes would otherwise see it in their root, so that it is
-// covered by an empty tmpfs; "" if a hidden path or a separate root already keeps it out of sight.
+// visibleStateDir is StateDir if sandboxes would otherwise see it (it lies in a system tree such as
+// /usr), so that it is covered by an empty tmpfs; "" if it is out of their sight anyway.
 func (r *Runtime) visibleStateDir() string {
-	if r.lower != "/" {
-		return ""
-	}
-	for _, h := range r.hidden {
-		if strings.ContainsAny(h, "*?[") {
-			continue
-		}
-		if r.cfg.StateDir == h || strings.HasPrefix(r.cfg.StateDir, strings.TrimSuffix(h, "/")+"/") {
-			return ""
+	for _, t := range r.base.trees {
+		top := filepath.Join(r.lower, t)
+		if r.cfg.StateDir == top || strings.HasPrefix(r.cfg.StateDir, top+"/") {
+			rel, _ := filepath.Rel(r.lower, r.cfg.StateDir)
+			return "/" + rel
 		}
 	}
-	return r.cfg.StateDir
+	return ""
+}
+
+// makePortal creates the sandbox's portal (see layout): its mount points for / and the system trees,
+// envd's socket directory, and the host programs it runs, bound in read-only.
+func (r *Runtime) makePortal(l layout, ids uint32, t Template) error {
+	if err := os.Mkdir(l.portal, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", l.portal, err)
+	}
+	if err := os.Chown(l.portal, int(ids), int(ids)); err != nil {
+		return fmt.Errorf("chown %s: %w", l.portal, err)
+	}
+	dirs := []string{l.merged(), l.run(), filepath.Dir(l.binary("envd"))}
+	for _, tr := range r.base.trees {
+		dirs = append(dirs, l.treeMount(tr))
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	// envd, root inside, creates its socket here.
+	if err := os.Chown(l.run(), int(ids), int(ids)); err != nil {
+		return fmt.Errorf("chown %s: %w", l.run(), err)
+	}
+	bins := map[string]string{"envd": r.cfg.EnvdBin}
+	for name, host := range t.Binaries {
+		bins["template-"+name] = host
+	}
+	for name, host := range bins {
+		dst := l.binary(name)
+		if err := os.WriteFile(dst, nil, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", dst, err)
+		}
+		if err := unix.Mount(host, dst, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind %s to %s: %w", host, dst, err)
+		}
+		if err := unix.Mount("", dst, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+			return fmt.Errorf("make %s read-only: %w", dst, err)
+		}
+	}
+	return nil
+}
+
+// seccompFile writes the sandbox's seccomp program next to its state and opens it for bwrap.
+func (r *Runtime) seccompFile(l layout) (*os.File, error) {
+	if err := os.WriteFile(l.seccomp(), r.seccomp, 0o600); err != nil {
+		return nil, fmt.Errorf("write seccomp filter: %w", err)
+	}
+	f, err := os.Open(l.seccomp())
+	if err != nil {
+		return nil, fmt.Errorf("open seccomp filter: %w", err)
+	}
+	return f, nil
+}
+
+// shmSize is the size of a sandbox's /dev/shm: a quarter of its memory, at least 64 MiB; 256 MiB when
+// its memory is unlimited. What it holds counts against the sandbox's memory as well.
+func shmSize(memoryMB int64) int64 {
+	if memoryMB <= 0 {
+		return 256
+	}
+	return max(memoryMB/4, 64)
 }
 
 // logTail returns the end of the sandbox log, for error messages.

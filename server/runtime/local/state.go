@@ -20,7 +20,7 @@ const (
 )
 
 // stateVersion changes when the state file's meaning changes incompatibly.
-const stateVersion = 1
+const stateVersion = 2
 
 // state is what the runtime keeps on disk for one sandbox. It holds the access token (the sandbox must
 // keep serving after a manager restart), so it is written 0600 into a directory only root can enter.
@@ -38,6 +38,12 @@ type state struct {
 	Init  proc `json:"init"`
 	// PidNS is the inode of the sandbox's pid namespace (/proc/<pid>/ns/pid).
 	PidNS uint64 `json:"pidns,omitempty"`
+	// IDBase is the host uid (and gid) of the sandbox's root; its ids are the idBlock from there.
+	IDBase uint32 `json:"idBase"`
+	// Base is the read-only base its / is a copy-on-write view of.
+	Base string `json:"base"`
+	// Slirp is the user-mode network stack that gives the sandbox its outbound network, if any.
+	Slirp proc `json:"slirp,omitzero"`
 }
 
 // alive reports whether the sandbox's processes still run.
@@ -81,16 +87,41 @@ func readState(path string) (*state, error) {
 	return &s, nil
 }
 
-// layout names the host paths of one sandbox. Everything lives in one directory, so removing it
-// removes every file the sandbox left.
-type layout struct{ dir string }
+// layout names the host paths of one sandbox. Its state, log and layers live in one directory of the
+// state dir (root's alone); what bwrap binds into the sandbox lives in its portal, a directory that
+// the sandbox's own host uid can reach (bwrap runs as that uid and resolves every path it binds).
+// Removing both removes every file the sandbox left.
+type layout struct {
+	dir    string
+	portal string
+}
 
-func (l layout) state() string  { return filepath.Join(l.dir, "state.json") }
-func (l layout) upper() string  { return filepath.Join(l.dir, "upper") }
-func (l layout) work() string   { return filepath.Join(l.dir, "work") }
-func (l layout) merged() string { return filepath.Join(l.dir, "root") }
-func (l layout) log() string    { return filepath.Join(l.dir, "sandbox.log") }
+func (l layout) state() string   { return filepath.Join(l.dir, "state.json") }
+func (l layout) log() string     { return filepath.Join(l.dir, "sandbox.log") }
+func (l layout) seccomp() string { return filepath.Join(l.dir, "seccomp.bpf") }
+
+// disk holds the upper and work directories of every copy-on-write tree of the sandbox.
+func (l layout) disk() string                 { return filepath.Join(l.dir, "disk") }
+func (l layout) treeUpper(tree string) string { return filepath.Join(l.disk(), tree, "upper") }
+func (l layout) treeWork(tree string) string  { return filepath.Join(l.disk(), tree, "work") }
+
+// upper is the upper layer of the sandbox's /.
+func (l layout) upper() string { return l.treeUpper(rootTree) }
+
+// merged is the sandbox's / on the host.
+func (l layout) merged() string { return filepath.Join(l.portal, "root") }
+
+// treeMount is where a tree is mounted on the host before bwrap binds it into the sandbox.
+func (l layout) treeMount(tree string) string {
+	if tree == rootTree {
+		return l.merged()
+	}
+	return filepath.Join(l.portal, "trees", tree)
+}
+
+// binary is where a host program the sandbox runs (envd, a template's) is bound for bwrap.
+func (l layout) binary(name string) string { return filepath.Join(l.portal, "bin", name) }
 
 // run is the host side of the sandbox's /run/envd: envd's socket is the only thing in it.
-func (l layout) run() string    { return filepath.Join(l.dir, "run") }
+func (l layout) run() string    { return filepath.Join(l.portal, "run") }
 func (l layout) socket() string { return filepath.Join(l.run(), envdSocketName) }

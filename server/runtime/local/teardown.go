@@ -23,20 +23,27 @@ func (r *Runtime) teardown(ctx context.Context, l layout, st *state, exited <-ch
 	if err := killSandbox(ctx, l, st, exited); err != nil {
 		return err
 	}
+	if st != nil {
+		st.Slirp.kill()
+	}
 	var errs []error
 	if st != nil {
 		if err := removeCgroups(ctx, st.Cgroups); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if err := unmount(ctx, l.merged()); err != nil {
-		errs = append(errs, err)
+	for _, d := range []string{l.portal, l.dir} {
+		if err := unmountAll(ctx, d); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	if err := os.RemoveAll(l.dir); err != nil {
-		return fmt.Errorf("remove %s: %w", l.dir, err)
+	for _, d := range []string{l.portal, l.dir} {
+		if err := os.RemoveAll(d); err != nil {
+			return fmt.Errorf("remove %s: %w", d, err)
+		}
 	}
 	return nil
 }

@@ -119,7 +119,8 @@ func (t Template) launcher(envdArgs []string) []string {
 	}
 	var b strings.Builder
 	for _, s := range t.Services {
-		fmt.Fprintf(&b, "( %s ) </dev/null &\n", s.Command)
+		// A service is workload: it counts against the sandbox's limits, not envd's reserve.
+		fmt.Fprintf(&b, "( %s; %s ) </dev/null &\n", joinWorkload, s.Command)
 	}
 	b.WriteString("exec")
 	for _, a := range envdArgs {
