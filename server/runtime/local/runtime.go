@@ -49,6 +49,8 @@ type Config struct {
 	StartTimeout time.Duration
 	// DisableCgroups runs sandboxes without cgroups (and limits) even where the machine has them.
 	DisableCgroups bool
+	// MaxLogBytes caps each sandbox's log file; 0 means DefaultMaxLogBytes.
+	MaxLogBytes int64
 }
 
 // ErrNotFound is wrapped by operations on a sandbox the runtime does not run.
@@ -74,6 +76,7 @@ type Runtime struct {
 	cgroups   *cgroups
 	templates map[string]Template
 	lock      *os.File
+	stopLogs  chan struct{} // closed by Close: ends the log capping
 
 	mu    sync.Mutex
 	boxes map[string]*box
@@ -116,6 +119,9 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = 30 * time.Second
+	}
+	if cfg.MaxLogBytes <= 0 {
+		cfg.MaxLogBytes = DefaultMaxLogBytes
 	}
 	var err error
 	if cfg.StateDir, err = filepath.Abs(cfg.StateDir); err != nil {
@@ -193,6 +199,8 @@ func New(cfg Config) (*Runtime, error) {
 		r.Close()
 		return nil, fmt.Errorf("local runtime: recover %s: %w", r.dir, err)
 	}
+	r.stopLogs = make(chan struct{})
+	go r.capLogs(r.stopLogs)
 	return r, nil
 }
 
@@ -205,6 +213,10 @@ func cgroupGroupName(stateDir string) string {
 
 // Close releases the StateDir. Sandboxes keep running; a later New over the same StateDir adopts them.
 func (r *Runtime) Close() error {
+	if r.stopLogs != nil {
+		close(r.stopLogs)
+		r.stopLogs = nil
+	}
 	r.cgroups.removeGroups()
 	if r.lock == nil {
 		return nil
