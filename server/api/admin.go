@@ -107,8 +107,12 @@ func (s *server) putPool(w http.ResponseWriter, r *http.Request) {
 	if body.Size == nil || *body.Size < 0 {
 		problems = append(problems, "size is required and must be ≥ 0")
 	}
-	if body.Timeout != nil && (*body.Timeout < 0 || *body.Timeout > maxTimeoutSeconds) {
+	if body.Timeout != nil && *body.Timeout < 0 {
 		problems = append(problems, "timeout must be ≥ 0 seconds")
+	} else if body.Timeout != nil {
+		if err := s.checkTimeout("timeout", *body.Timeout); err != nil {
+			problems = append(problems, err.Error())
+		}
 	}
 	if len(problems) > 0 {
 		writeError(w, http.StatusBadRequest, "invalid pool: "+strings.Join(problems, "; "))

@@ -1,9 +1,10 @@
 // Package api serves the E2B control plane (REST+JSON, spec §2) that the unchanged E2B SDKs call,
 // plus the manager's own admin API under /admin/.
 //
-// Every control-plane route but GET /health needs an X-API-Key issued by the apikey.Store. All keys
-// act as one E2B team: any key sees and manages every sandbox (the creating key's id is recorded as
-// the sandbox's OwnerKey). Errors are E2B's JSON body {"code": <status>, "message": …}, which the
+// Every control-plane route but GET /health needs an X-API-Key issued by the apikey.Store, or the
+// admin key. Each API key is an E2B team: it sees and manages only the sandboxes it created (the
+// key's id is recorded as the sandbox's OwnerKey); another key's sandbox is answered exactly as a
+// missing one (404), so IDs cannot be probed. The admin key sees and manages all. Errors are E2B's JSON body {"code": <status>, "message": …}, which the
 // SDKs rely on (kill() → false and SandboxNotFoundError key off body.code 404).
 //
 // Both API generations are served: e2b ≥ 2.51 creates with POST /v2/sandboxes (default timeout
@@ -14,7 +15,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
 	"io"
 	"log/slog"
 	"net/http"
@@ -54,6 +54,9 @@ type Config struct {
 	AdminKey string
 	// Domain is returned as the sandboxes' `domain` (null when empty: the SDK uses E2B_DOMAIN).
 	Domain string
+	// MaxTimeout is the longest sandbox lifetime a request may ask for (create, connect, set timeout,
+	// refresh, a pool's timeout); longer ones get 400. 0 means only the overflow bound (2^31 s).
+	MaxTimeout time.Duration
 	// EnvdVersion is reported when the manager leaves a sandbox's EnvdVersion empty.
 	// Empty uses DefaultEnvdVersion.
 	EnvdVersion string
@@ -74,10 +77,10 @@ const maxBody = 1 << 20
 type server struct {
 	sandboxes   Sandboxes
 	keys        *apikey.Store
-	adminHash   [sha256.Size]byte
-	adminOn     bool
+	admin       apikey.Admin
 	domain      string
 	envdVersion string
+	maxTimeout  time.Duration
 	log         *slog.Logger
 	observe     Observer
 	mux         *http.ServeMux
@@ -88,16 +91,19 @@ func New(cfg Config) http.Handler {
 	s := &server{
 		sandboxes:   cfg.Sandboxes,
 		keys:        cfg.Keys,
-		adminOn:     cfg.AdminKey != "",
-		adminHash:   sha256.Sum256([]byte(cfg.AdminKey)),
+		admin:       apikey.NewAdmin(cfg.AdminKey),
 		domain:      cfg.Domain,
 		envdVersion: cfg.EnvdVersion,
+		maxTimeout:  cfg.MaxTimeout,
 		log:         cfg.Logger,
 		observe:     cfg.Observer,
 		mux:         http.NewServeMux(),
 	}
 	if s.envdVersion == "" {
 		s.envdVersion = DefaultEnvdVersion
+	}
+	if s.maxTimeout <= 0 || s.maxTimeout > maxTimeoutSeconds*time.Second {
+		s.maxTimeout = maxTimeoutSeconds * time.Second
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))

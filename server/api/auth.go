@@ -2,12 +2,11 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
 	"strings"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/server/apikey"
+	"github.com/sandboxstack/terraform-provider-sandbox/server/sandbox"
 )
 
 const (
@@ -17,41 +16,71 @@ const (
 	msgAdminDenied = "Invalid admin key: send it as Authorization: Bearer <key> or X-Admin-Key"
 )
 
-type keyCtx struct{}
+type callerCtx struct{}
 
-// callerKey returns the API key that authenticated the request.
-func callerKey(ctx context.Context) apikey.Key {
-	k, _ := ctx.Value(keyCtx{}).(apikey.Key)
-	return k
+// caller is who sent a control-plane request: an API key (a team, which sees and controls only
+// the sandboxes it created) or the admin key (which sees and controls all).
+type caller struct {
+	key   apikey.Key
+	admin bool
 }
 
-// requireAPIKey admits requests whose X-API-Key is a stored key (§2.1.1). The SDK never sends
+// owner is the owner id recorded on the sandboxes the caller creates ("" for the admin's).
+func (c caller) owner() string {
+	if c.admin {
+		return ""
+	}
+	return c.key.ID
+}
+
+// canControl reports whether the caller may see and control sb.
+func (c caller) canControl(sb *sandbox.Sandbox) bool {
+	return c.admin || sb.CanControl(c.key.ID)
+}
+
+// callerOf returns who authenticated the request.
+func callerOf(ctx context.Context) caller {
+	c, _ := ctx.Value(callerCtx{}).(caller)
+	return c
+}
+
+// requireAPIKey admits requests whose X-API-Key is a stored key (§2.1.1), or the admin key (as
+// X-API-Key, so that an unchanged SDK can use it, or as X-Admin-Key). The SDK never sends
 // Authorization for the control plane, so bearer tokens are not accepted.
 func (s *server) requireAPIKey(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		plain := r.Header.Get("X-API-Key")
-		if plain == "" {
+		var c caller
+		switch {
+		case plain != "" && s.keys != nil:
+			if k, ok := s.keys.Verify(plain); ok {
+				c = caller{key: k}
+			} else if s.isAdminKey(plain) {
+				c = caller{admin: true}
+			}
+		case plain != "":
+			c.admin = s.isAdminKey(plain)
+		case s.isAdminKey(r.Header.Get("X-Admin-Key")):
+			c.admin = true
+		default:
 			writeError(w, http.StatusUnauthorized, msgKeyMissing)
 			return
 		}
-		if s.keys == nil {
+		if !c.admin && c.key.ID == "" {
 			writeError(w, http.StatusUnauthorized, msgKeyInvalid)
 			return
 		}
-		k, ok := s.keys.Verify(plain)
-		if !ok {
-			writeError(w, http.StatusUnauthorized, msgKeyInvalid)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyCtx{}, k)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerCtx{}, c)))
 	})
 }
 
-// requireAdmin admits requests carrying the admin key, compared in constant time (hashes first,
-// so the comparison does not leak the key's length either).
+// isAdminKey reports whether got is the admin key.
+func (s *server) isAdminKey(got string) bool { return s.admin.Matches(got) }
+
+// requireAdmin admits requests carrying the admin key.
 func (s *server) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.adminOn {
+		if !s.admin.On() {
 			writeError(w, http.StatusForbidden, msgAdminOff)
 			return
 		}
@@ -61,8 +90,7 @@ func (s *server) requireAdmin(next http.Handler) http.Handler {
 				got = strings.TrimSpace(token)
 			}
 		}
-		sum := sha256.Sum256([]byte(got))
-		if got == "" || subtle.ConstantTimeCompare(sum[:], s.adminHash[:]) != 1 {
+		if !s.isAdminKey(got) {
 			writeError(w, http.StatusUnauthorized, msgAdminDenied)
 			return
 		}

@@ -19,9 +19,7 @@ func TestAPIKeyAuth(t *testing.T) {
 		wantError(t, resp, b, http.StatusUnauthorized, "Invalid API key")
 		resp, b = e.call(t, r.method, r.path, `{}`, "X-API-Key", "e2b_"+strings.Repeat("0", 40))
 		wantError(t, resp, b, http.StatusUnauthorized, "Invalid API key")
-		// The admin key is not an API key, and bearer tokens are not accepted on the control plane.
-		resp, b = e.call(t, r.method, r.path, `{}`, "X-API-Key", testAdminKey)
-		wantError(t, resp, b, http.StatusUnauthorized, "Invalid API key")
+		// Bearer tokens are not accepted on the control plane (the admin key is: TestAdminOnControlPlane).
 		resp, b = e.call(t, r.method, r.path, `{}`, "X-API-Key", "", "Authorization", "Bearer "+e.key)
 		wantError(t, resp, b, http.StatusUnauthorized, "Invalid API key")
 	}

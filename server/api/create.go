@@ -115,7 +115,7 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, defaultTimeout t
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	timeout, err := timeoutOf(body.Timeout, defaultTimeout)
+	timeout, err := s.timeoutOf(body.Timeout, defaultTimeout)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -130,7 +130,7 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, defaultTimeout t
 		Timeout:  timeout,
 		Metadata: body.Metadata,
 		EnvVars:  body.EnvVars,
-		OwnerKey: callerKey(r.Context()).ID,
+		OwnerKey: callerOf(r.Context()).owner(),
 		Network:  network,
 	})
 	if err != nil {
@@ -176,22 +176,32 @@ func validMaskRequestHost(mask string) error {
 	return nil
 }
 
-// timeoutOf converts a body's timeout in seconds; absent uses def, ≤ 0 is an error.
-func timeoutOf(secs *int64, def time.Duration) (time.Duration, error) {
+// timeoutOf converts a body's timeout in seconds: absent uses def (bounded by the maximum), ≤ 0 or
+// beyond the manager's maximum is an error, as E2B answers a timeout beyond the team's maximum.
+func (s *server) timeoutOf(secs *int64, def time.Duration) (time.Duration, error) {
 	if secs == nil {
-		return def, nil
+		return min(def, s.maxTimeout), nil
 	}
 	if *secs <= 0 {
 		return 0, fmt.Errorf("timeout must be a positive number of seconds, got %d", *secs)
 	}
-	if *secs > maxTimeoutSeconds {
-		return 0, fmt.Errorf("timeout must be at most %d seconds, got %d", maxTimeoutSeconds, *secs)
+	if err := s.checkTimeout("timeout", *secs); err != nil {
+		return 0, err
 	}
 	return time.Duration(*secs) * time.Second, nil
 }
 
-// maxTimeoutSeconds bounds timeouts so they cannot overflow time.Duration; the manager applies
-// its own, lower limit.
+// checkTimeout refuses a number of seconds beyond the manager's maximum lifetime.
+func (s *server) checkTimeout(what string, secs int64) error {
+	if secs > int64(s.maxTimeout/time.Second) {
+		return fmt.Errorf("%s cannot be greater than %d seconds (%s), the maximum of this sandbox manager, got %d",
+			what, int64(s.maxTimeout/time.Second), s.maxTimeout, secs)
+	}
+	return nil
+}
+
+// maxTimeoutSeconds bounds timeouts so they cannot overflow time.Duration when no lower maximum is
+// configured.
 const maxTimeoutSeconds = 1 << 31
 
 // templateRef resolves a templateID: empty is "base"; a ":default" tag is dropped (E2B's default

@@ -31,6 +31,8 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 //     image is not installed). 503 would be wrong: the SDK reports 503 as ServiceBusyError ("please
 //     retry"), and retrying cannot help; 400 surfaces as SandboxError "400: <reason>".
 //   - ErrInvalid → 400; ErrUnsupported → 501.
+//   - ErrLimitReached → 429, E2B's answer to a team past its concurrent sandbox limit (the SDK
+//     raises RateLimitError; without Retry-After it does not retry).
 //   - A deadline while waiting for the sandbox → 504; anything else → 500.
 func statusOf(err error) int {
 	switch {
@@ -40,6 +42,8 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, sandbox.ErrUnsupported):
 		return http.StatusNotImplemented
+	case errors.Is(err, sandbox.ErrLimitReached):
+		return http.StatusTooManyRequests
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
 	default:
@@ -55,6 +59,13 @@ func (s *server) managerError(w http.ResponseWriter, r *http.Request, op, id str
 	switch {
 	case errors.Is(err, sandbox.ErrNotFound) && id != "":
 		msg = fmt.Sprintf("sandbox %q doesn't exist or you don't have access to it", id)
+	case errors.Is(err, sandbox.ErrLimitReached):
+		limit := "its limit"
+		if le := (*sandbox.LimitError)(nil); errors.As(err, &le) {
+			limit = fmt.Sprint(le.Limit)
+		}
+		msg = fmt.Sprintf("You have reached the maximum number of concurrent sandboxes for this API key (%s). "+
+			"Kill one of them, or raise --max-sandboxes-per-key (SANDBOX_MAX_SANDBOXES_PER_KEY) on the sandbox manager", limit)
 	case errors.Is(err, sandbox.ErrUnknownTemplate) && !strings.Contains(msg, "available"):
 		msg = fmt.Sprintf("%s; available templates: %s", msg, s.templateNames())
 	case status == http.StatusInternalServerError:

@@ -26,6 +26,8 @@ type fakeSandboxes struct {
 	lastTimeout time.Duration
 	lastFilter  sandbox.ListFilter
 	createErr   error
+	// owner is the OwnerKey of sandboxes made with add: the test key's id.
+	owner string
 }
 
 func newFake() *fakeSandboxes {
@@ -47,8 +49,16 @@ func (f *fakeSandboxes) add(id string, md map[string]string, started time.Time) 
 	f.sandboxes[id] = &sandbox.Sandbox{
 		ID: id, Template: "base", Alias: "base", EnvdVersion: "0.6.4", AccessToken: "tok-" + id,
 		StartedAt: started, EndAt: started.Add(5 * time.Minute), CPUCount: 2, MemoryMB: 512, DiskSizeMB: 1024,
-		Metadata: md, State: sandbox.StateRunning,
+		Metadata: md, State: sandbox.StateRunning, OwnerKey: f.owner,
 	}
+}
+
+// addOwned is add with another owner ("" for the admin's sandboxes).
+func (f *fakeSandboxes) addOwned(id, owner string) {
+	f.add(id, nil, f.now)
+	f.mu.Lock()
+	f.sandboxes[id].OwnerKey = owner
+	f.mu.Unlock()
 }
 
 func (f *fakeSandboxes) Create(_ context.Context, req sandbox.CreateRequest) (*sandbox.Sandbox, error) {
@@ -143,6 +153,9 @@ func (f *fakeSandboxes) List(_ context.Context, lf sandbox.ListFilter) ([]sandbo
 			}
 		}
 		if len(lf.States) > 0 && !slices.Contains(lf.States, sb.State) {
+			match = false
+		}
+		if !lf.AllOwners && sb.OwnerKey != lf.Owner {
 			match = false
 		}
 		if match {

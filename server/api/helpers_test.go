@@ -40,6 +40,8 @@ func newEnv(t *testing.T, cfg Config) *env {
 		t.Fatal(err)
 	}
 	e := &env{fake: newFake(), keys: keys, key: plain}
+	k, _ := keys.Verify(plain)
+	e.fake.owner = k.ID
 	cfg.Sandboxes = e.fake
 	cfg.Keys = keys
 	cfg.Observer = func(route string, status int, _ time.Duration) {

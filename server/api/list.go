@@ -117,6 +117,7 @@ func (s *server) listV2(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	scope(&f, callerOf(r.Context()))
 	sbs, next, err := s.sandboxes.List(r.Context(), f)
 	if err != nil {
 		s.managerError(w, r, "list sandboxes", "", err)
@@ -141,6 +142,7 @@ func (s *server) listV1(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := sandbox.ListFilter{Metadata: md, States: []string{sandbox.StateRunning}, Limit: maxListLimit}
+	scope(&f, callerOf(r.Context()))
 	var all []sandbox.Sandbox
 	for range maxV1Pages {
 		page, next, err := s.sandboxes.List(r.Context(), f)
@@ -155,6 +157,11 @@ func (s *server) listV1(w http.ResponseWriter, r *http.Request) {
 		f.NextToken = next
 	}
 	writeJSON(w, http.StatusOK, s.toListedSlice(all))
+}
+
+// scope limits a list to the caller's sandboxes; the admin lists every key's.
+func scope(f *sandbox.ListFilter, c caller) {
+	f.Owner, f.AllOwners = c.owner(), c.admin
 }
 
 func (s *server) toListedSlice(sbs []sandbox.Sandbox) []listedSandboxJSON {

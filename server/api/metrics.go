@@ -21,6 +21,9 @@ func (s *server) metrics(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if _, ok := s.controlled(w, r, "get sandbox metrics", id); !ok {
+		return
+	}
 	ms, err := s.sandboxes.Metrics(r.Context(), id)
 	if err != nil {
 		s.managerError(w, r, "get sandbox metrics", id, err)
@@ -61,7 +64,7 @@ func metricsRange(q url.Values) (start, end *int64, err error) {
 const maxMetricsIDs = 100
 
 // metricsMany is GET /sandboxes/metrics?sandbox_ids=a,b ⇒ {"sandboxes":{"<id>":SandboxMetric}}
-// with each sandbox's latest sample; unknown sandboxes are left out.
+// with each sandbox's latest sample; unknown sandboxes and other keys' are left out.
 func (s *server) metricsMany(w http.ResponseWriter, r *http.Request) {
 	out := map[string]metricJSON{}
 	var ids []string
@@ -80,7 +83,11 @@ func (s *server) metricsMany(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("at most %d sandbox_ids", maxMetricsIDs))
 		return
 	}
+	who := callerOf(r.Context())
 	for _, id := range ids {
+		if sb, err := s.sandboxes.Get(r.Context(), id); err != nil || !who.canControl(sb) {
+			continue // unknown, or another key's: left out alike
+		}
 		ms, err := s.sandboxes.Metrics(r.Context(), id)
 		if statusOf(err) == http.StatusNotFound {
 			continue

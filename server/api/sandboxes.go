@@ -1,8 +1,11 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/sandboxstack/terraform-provider-sandbox/server/sandbox"
 )
 
 // connectBody is ConnectSandboxV2 / ConnectSandbox (§2.2). `memory` only matters for paused
@@ -30,9 +33,12 @@ func (s *server) connect(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	timeout, err := timeoutOf(body.Timeout, defaultTimeoutV2)
+	timeout, err := s.timeoutOf(body.Timeout, defaultTimeoutV2)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if _, ok := s.controlled(w, r, "connect sandbox", id); !ok {
 		return
 	}
 	sb, err := s.sandboxes.Connect(r.Context(), id, timeout)
@@ -49,9 +55,8 @@ func (s *server) getSandbox(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	sb, err := s.sandboxes.Get(r.Context(), id)
-	if err != nil {
-		s.managerError(w, r, "get sandbox", id, err)
+	sb, ok := s.controlled(w, r, "get sandbox", id)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.toDetail(sb))
@@ -61,6 +66,9 @@ func (s *server) getSandbox(w http.ResponseWriter, r *http.Request) {
 func (s *server) kill(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r)
 	if !ok {
+		return
+	}
+	if _, ok := s.controlled(w, r, "kill sandbox", id); !ok {
 		return
 	}
 	if err := s.sandboxes.Kill(r.Context(), id); err != nil {
@@ -89,7 +97,14 @@ func (s *server) setTimeout(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "timeout (seconds) is required")
 		return
 	}
-	secs := min(max(*body.Timeout, 0), maxTimeoutSeconds)
+	secs := max(*body.Timeout, 0)
+	if err := s.checkTimeout("timeout", secs); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if _, ok := s.controlled(w, r, "set sandbox timeout", id); !ok {
+		return
+	}
 	if err := s.sandboxes.SetTimeout(r.Context(), id, time.Duration(secs)*time.Second); err != nil {
 		s.managerError(w, r, "set sandbox timeout", id, err)
 		return
@@ -117,21 +132,39 @@ func (s *server) refresh(w http.ResponseWriter, r *http.Request) {
 	}
 	d := defaultRefresh
 	if body.Duration != nil {
-		if *body.Duration < 0 || *body.Duration > maxTimeoutSeconds {
-			writeError(w, http.StatusBadRequest, "duration must be between 0 and 2147483648 seconds")
+		if *body.Duration < 0 {
+			writeError(w, http.StatusBadRequest, "duration must not be negative")
+			return
+		}
+		if err := s.checkTimeout("duration", *body.Duration); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		d = time.Duration(*body.Duration) * time.Second
 	}
-	var err error
-	if d == 0 {
-		_, err = s.sandboxes.Get(r.Context(), id) // nothing to extend; still 404 for unknown IDs
-	} else {
-		_, err = s.sandboxes.Connect(r.Context(), id, d)
+	if _, ok := s.controlled(w, r, "refresh sandbox", id); !ok {
+		return // nothing to extend; still 404 for unknown IDs
 	}
-	if err != nil {
-		s.managerError(w, r, "refresh sandbox", id, err)
-		return
+	if d > 0 {
+		if _, err := s.sandboxes.Connect(r.Context(), id, d); err != nil {
+			s.managerError(w, r, "refresh sandbox", id, err)
+			return
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// controlled returns the sandbox named id when the caller may control it. Otherwise it answers 404
+// exactly as for a sandbox that does not exist, so that the IDs of other keys' sandboxes cannot be
+// probed, and returns false.
+func (s *server) controlled(w http.ResponseWriter, r *http.Request, op, id string) (*sandbox.Sandbox, bool) {
+	sb, err := s.sandboxes.Get(r.Context(), id)
+	if err == nil && !callerOf(r.Context()).canControl(sb) {
+		err = fmt.Errorf("sandbox %q belongs to another API key: %w", id, sandbox.ErrNotFound)
+	}
+	if err != nil {
+		s.managerError(w, r, op, id, err)
+		return nil, false
+	}
+	return sb, true
 }

@@ -17,15 +17,14 @@ const (
 	msgBuilds   = "Building templates is not supported by this sandbox manager; templates are configured on the manager"
 )
 
-// unsupported answers 404 for unknown sandboxes and 501 with msg otherwise.
+// unsupported answers 404 for unknown sandboxes (and other keys') and 501 with msg otherwise.
 func (s *server) unsupported(msg string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := pathID(w, r)
 		if !ok {
 			return
 		}
-		if _, err := s.sandboxes.Get(r.Context(), id); err != nil {
-			s.managerError(w, r, "get sandbox", id, err)
+		if _, ok := s.controlled(w, r, "get sandbox", id); !ok {
 			return
 		}
 		writeError(w, http.StatusNotImplemented, msg)

@@ -73,15 +73,49 @@ func (m *Metrics) ObserveCreate(template string, fromPool bool, d time.Duration)
 	m.creates.WithLabelValues(template, source).Observe(d.Seconds())
 }
 
-// ObserveAPI records one control-plane request (the api.Observer signature).
+// ObserveAPI records one control-plane request (the api.Observer signature). route is the pattern
+// the request matched (a fixed set, never the request's path) and status is the one the handler
+// wrote, bounded to 100–599.
 func (m *Metrics) ObserveAPI(route string, status int, elapsed time.Duration) {
-	m.api.WithLabelValues(route, strconv.Itoa(status)).Observe(elapsed.Seconds())
+	st := "other"
+	if status >= 100 && status <= 599 {
+		st = strconv.Itoa(status)
+	}
+	m.api.WithLabelValues(route, st).Observe(elapsed.Seconds())
 }
 
-// ObserveGateway records one proxied request (gateway.Config.OnRequest). Sandbox IDs are not a
-// label: they are unbounded.
+// ObserveGateway records one proxied request (gateway.Config.OnRequest). Its port and sandbox come
+// from whoever sent the request, authenticated or not, so neither becomes a label as is: sandbox IDs
+// are not labels at all, and ports only the well-known ones (anything else is "other"). Otherwise
+// anyone could mint up to 65535 series per outcome by sending requests.
 func (m *Metrics) ObserveGateway(info gateway.RequestInfo) {
-	m.gateway.WithLabelValues(strconv.Itoa(info.Port), string(info.Outcome)).Inc()
+	m.gateway.WithLabelValues(portLabel(info.Port), outcomeLabel(info.Outcome)).Inc()
+}
+
+// knownPorts are the sandbox ports the templates serve: envd, the code interpreter, noVNC, CDP.
+var knownPorts = map[int]bool{sandbox.EnvdPort: true, 49999: true, 6080: true, 9222: true}
+
+func portLabel(port int) string {
+	switch {
+	case port == 0:
+		return "none"
+	case knownPorts[port]:
+		return strconv.Itoa(port)
+	}
+	return "other"
+}
+
+var knownOutcomes = map[gateway.Outcome]bool{
+	gateway.OutcomeProxied: true, gateway.OutcomeBadRequest: true, gateway.OutcomeForbidden: true,
+	gateway.OutcomeNotFound: true, gateway.OutcomePortClosed: true, gateway.OutcomeUpstreamError: true,
+	gateway.OutcomeCanceled: true,
+}
+
+func outcomeLabel(o gateway.Outcome) string {
+	if knownOutcomes[o] {
+		return string(o)
+	}
+	return "other"
 }
 
 type sandboxCollector struct {

@@ -43,3 +43,42 @@ func TestExposition(t *testing.T) {
 		t.Error("sandbox IDs must not be labels")
 	}
 }
+
+// Labels never take their values from what a client sends: whatever ports a client addresses, the
+// gateway counter keeps a fixed, small set of series.
+func TestGatewayLabelsAreBounded(t *testing.T) {
+	m := New(fixedCounts{})
+	for port := 1; port <= 65535; port += 7 {
+		m.ObserveGateway(gateway.RequestInfo{SandboxID: "probe", Port: port, Outcome: gateway.OutcomeNotFound})
+	}
+	m.ObserveGateway(gateway.RequestInfo{Port: 0, Outcome: gateway.OutcomeBadRequest})
+	m.ObserveGateway(gateway.RequestInfo{Port: 9222, Outcome: gateway.Outcome("made-up")})
+	m.ObserveAPI("/", 1000, time.Millisecond)
+
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	var series []string
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if strings.HasPrefix(line, "sandbox_gateway_requests_total{") {
+			series = append(series, line)
+		}
+	}
+	// 49983, 49999, 6080, 9222 and "other" for sandbox_not_found; "none" for bad_request; 9222 "other".
+	if len(series) > 7 {
+		t.Errorf("%d gateway series from client-chosen ports:\n%s", len(series), strings.Join(series, "\n"))
+	}
+	for _, want := range []string{
+		`sandbox_gateway_requests_total{outcome="sandbox_not_found",port="other"}`,
+		`sandbox_gateway_requests_total{outcome="bad_request",port="none"} 1`,
+		`sandbox_gateway_requests_total{outcome="other",port="9222"} 1`,
+		`sandbox_api_request_duration_seconds_count{route="/",status="other"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(string(body), "probe") {
+		t.Error("a sandbox ID became a label")
+	}
+}

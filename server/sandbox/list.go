@@ -62,7 +62,7 @@ func (m *Manager) List(ctx context.Context, f ListFilter) ([]Sandbox, string, er
 	}
 	var out []Sandbox
 	for _, r := range recs {
-		if !r.Visible() {
+		if !r.Visible() || !f.AllOwners && r.OwnerKey != f.Owner {
 			continue
 		}
 		sb := m.view(r)

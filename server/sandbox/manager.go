@@ -68,6 +68,13 @@ type ManagerConfig struct {
 	Leader func() bool
 	// FillParallelism is how many warm members of one pool start at once; 0 means 1.
 	FillParallelism int
+	// MaxTimeout caps every sandbox's lifetime from now (create, connect, set timeout, a pool's
+	// default); 0 means no cap. The control plane refuses longer requests with 400 first.
+	MaxTimeout time.Duration
+	// MaxRunningPerOwner is how many sandboxes one API key may run at once (creates in flight
+	// included); 0 means no limit. Managers sharing a Store each enforce it on what they see, so
+	// creates racing on several replicas at once may pass it by a few.
+	MaxRunningPerOwner int
 }
 
 // Manager runs sandboxes on a Runtime: it gives them IDs and tokens, expires them, keeps warm pools
@@ -89,6 +96,11 @@ type Manager struct {
 	starting map[string]int // pools' warm members being started now
 	filling  map[string]bool
 	closed   bool
+
+	// limitMu serializes the running-sandbox count of Create with its reservation in creating, so
+	// that concurrent creates of one key cannot all pass the limit.
+	limitMu  sync.Mutex
+	creating map[string]int // creates in flight, by owner
 }
 
 // NewManager rebuilds the registry from what the runtime still runs (with its own store), kills what
@@ -126,6 +138,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		kick:     make(chan struct{}, 1),
 		starting: map[string]int{},
 		filling:  map[string]bool{},
+		creating: map[string]int{},
 	}
 	if cfg.Store != nil {
 		m.store = cfg.Store
@@ -216,6 +229,11 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Sandbox, erro
 	if req.Timeout < 0 {
 		return nil, fmt.Errorf("create sandbox from %q: timeout %s: %w", tmpl.Name, req.Timeout, ErrInvalid)
 	}
+	release, err := m.reserve(ctx, req.OwnerKey)
+	if err != nil {
+		return nil, fmt.Errorf("create sandbox from %q: %w", tmpl.Name, err)
+	}
+	defer release()
 	alias := req.Template
 	if alias == "" {
 		alias = tmpl.Name
@@ -239,6 +257,47 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Sandbox, erro
 	return sb, nil
 }
 
+// reserve counts a create of owner against MaxRunningPerOwner: ErrLimitReached when the owner's
+// running sandboxes and creates in flight already reach it. release ends the reservation once the
+// sandbox is recorded (then it counts as running) or the create failed.
+func (m *Manager) reserve(ctx context.Context, owner string) (release func(), err error) {
+	limit := m.cfg.MaxRunningPerOwner
+	if limit <= 0 {
+		return func() {}, nil
+	}
+	m.limitMu.Lock()
+	defer m.limitMu.Unlock()
+	recs, err := m.store.Sandboxes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := m.creating[owner]
+	for _, r := range recs {
+		if r.Visible() && r.OwnerKey == owner {
+			n++
+		}
+	}
+	if n >= limit {
+		return nil, &LimitError{Limit: limit}
+	}
+	m.creating[owner]++
+	return func() {
+		m.limitMu.Lock()
+		defer m.limitMu.Unlock()
+		if m.creating[owner]--; m.creating[owner] <= 0 {
+			delete(m.creating, owner)
+		}
+	}, nil
+}
+
+// capTimeout bounds a lifetime by MaxTimeout.
+func (m *Manager) capTimeout(d time.Duration) time.Duration {
+	if m.cfg.MaxTimeout > 0 && d > m.cfg.MaxTimeout {
+		return m.cfg.MaxTimeout
+	}
+	return d
+}
+
 // startCold starts a new sandbox through the runtime.
 func (m *Manager) startCold(ctx context.Context, tmpl Template, alias string, req CreateRequest, metadata map[string]string) (*Sandbox, error) {
 	id, err := newSandboxID()
@@ -253,6 +312,7 @@ func (m *Manager) startCold(ctx context.Context, tmpl Template, alias string, re
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
+	timeout = m.capTimeout(timeout)
 	// Reserved keys ride along in the runtime's copy of the metadata so that a restarted manager knows
 	// the alias and owner even if its own state file is lost.
 	specMeta := maps.Clone(metadata)
@@ -412,7 +472,7 @@ func (m *Manager) Kill(ctx context.Context, id string) error {
 
 // SetTimeout sets the sandbox's expiry to now+d (it may shorten; a negative d expires it now).
 func (m *Manager) SetTimeout(ctx context.Context, id string, d time.Duration) error {
-	d = max(d, 0)
+	d = m.capTimeout(max(d, 0))
 	_, err := m.store.Update(ctx, id, func(r *Record) error {
 		if err := visibleRecord(*r); err != nil {
 			return err
@@ -435,6 +495,7 @@ func (m *Manager) Connect(ctx context.Context, id string, timeout time.Duration)
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
+	timeout = m.capTimeout(timeout)
 	r, err := m.store.Sandbox(ctx, id)
 	if err == nil {
 		err = visibleRecord(r)

@@ -272,6 +272,7 @@ func (m *Manager) claim(ctx context.Context, tmpl Template, alias string, req Cr
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
+	timeout = m.capTimeout(timeout)
 	now := m.now()
 	rec, err := m.store.Update(context.WithoutCancel(ctx), id, func(r *Record) error {
 		if r.Phase != PhaseClaiming {

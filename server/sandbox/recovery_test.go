@@ -60,8 +60,12 @@ func TestRestartRecovery(t *testing.T) {
 			t.Errorf("warm member %s is visible after restart: %v", id, err)
 		}
 	}
-	if list, _, _ := e.mgr.List(ctx, sandbox.ListFilter{}); len(list) != 3 {
+	if list, _, _ := e.mgr.List(ctx, sandbox.ListFilter{AllOwners: true}); len(list) != 3 {
 		t.Errorf("List after restart: %v, want the 3 users' sandboxes", ids(list))
+	}
+	// Ownership came back too: k1 lists only its sandbox.
+	if list, _, _ := e.mgr.List(ctx, sandbox.ListFilter{Owner: "k1"}); len(list) != 1 || list[0].ID != claimed.ID || !list[0].CanControl("k1") {
+		t.Errorf("List(owner k1) after restart: %v, want only %s", ids(list), claimed.ID)
 	}
 	// The next create claims the recovered warm member.
 	next := e.create(sandbox.CreateRequest{Template: "base"})

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -12,7 +13,22 @@ var (
 	ErrTemplateUnavailable = errors.New("template not available on this manager")
 	ErrInvalid             = errors.New("invalid request")
 	ErrUnsupported         = errors.New("not supported by this runtime")
+	// ErrLimitReached: the API key already runs as many sandboxes as ManagerConfig.MaxRunningPerOwner
+	// allows (E2B answers 429 when a team exceeds its concurrent sandbox limit).
+	ErrLimitReached = errors.New("running sandbox limit reached")
 )
+
+// LimitError is the ErrLimitReached of one owner, with the limit.
+type LimitError struct {
+	Limit int
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("the maximum of %d running sandboxes per API key is reached", e.Limit)
+}
+
+// Is makes errors.Is(err, ErrLimitReached) true.
+func (e *LimitError) Is(target error) bool { return target == ErrLimitReached }
 
 // States a sandbox is listed in.
 const (
@@ -58,11 +74,21 @@ type Sandbox struct {
 	DiskSizeMB  int
 	Metadata    map[string]string
 	State       string
-	OwnerKey    string
-	Network     Network
+	// OwnerKey is the id of the API key that created the sandbox (each key is a team); "" for a
+	// sandbox created with the admin key, which only the admin sees.
+	OwnerKey string
+	Network  Network
 	// TrafficToken is the traffic access token of a private sandbox ("" for a public one, or when the
 	// envd token is not known); see TrafficToken.
 	TrafficToken string
+}
+
+// CanControl reports whether the API key whose id is keyID may see and control the sandbox (info,
+// connect, kill, timeout, metrics, its envd token, its browser endpoint): only the key that created
+// it may. The admin key may control every sandbox; callers check that separately. Anyone else must
+// be answered exactly as if the sandbox did not exist, so that IDs cannot be probed.
+func (s *Sandbox) CanControl(keyID string) bool {
+	return s != nil && keyID != "" && s.OwnerKey == keyID
 }
 
 // ListFilter selects sandboxes for GET /v2/sandboxes.
@@ -74,6 +100,10 @@ type ListFilter struct {
 	Descending   bool // order=desc (newest first); default ascending by start time
 	Limit        int  // 0 = default
 	NextToken    string
+	// Owner keeps only the sandboxes of one API key (its id); AllOwners lists every key's sandboxes
+	// (the admin). With neither, only sandboxes created with the admin key are listed.
+	Owner     string
+	AllOwners bool
 }
 
 // Template describes a template the manager offers.

@@ -76,10 +76,12 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, stdout io.Write
 		EnvdVersion:   envd.Version,
 		Logger:        log.With("part", "manager"),
 		// Sandboxes whose template sets no resources get the runtime's default limits: report those.
-		DefaultCPU:      hostCPUs,
-		DefaultMemoryMB: hostMemoryMB,
-		DefaultDiskMB:   int(cfg.limits.diskMB),
-		Observer:        observer,
+		DefaultCPU:         hostCPUs,
+		DefaultMemoryMB:    hostMemoryMB,
+		DefaultDiskMB:      int(cfg.limits.diskMB),
+		Observer:           observer,
+		MaxTimeout:         cfg.maxTimeout,
+		MaxRunningPerOwner: cfg.maxPerKey,
 	})
 	if err != nil {
 		rt.Close()
@@ -88,7 +90,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, stdout io.Write
 	m := metrics.New(mgr)
 	observer.set(m)
 
-	printQuickStart(stdout, cfg, firstKey, created)
+	announceKey(stdout, log, cfg, firstKey, created)
 	return front(cfg, log, mgr, keys, rt, m, func() {
 		_ = mgr.Close()
 		_ = rt.Close()
@@ -106,11 +108,12 @@ func front(cfg config, log *slog.Logger, mgr *sandbox.Manager, keys *apikey.Stor
 	})
 	controlPlane := http.NewServeMux()
 	controlPlane.Handle("GET /metrics", m.Handler())
-	controlPlane.Handle("/browser/{id}/", gw.Browser(trafficAccess{keys: keys}.authorizeBrowser))
+	controlPlane.Handle("/browser/{id}/", gw.Browser(trafficAccess{keys: keys, admin: apikey.NewAdmin(cfg.adminKey)}.authorizeBrowser))
 	controlPlane.Handle("/", api.New(api.Config{
 		Sandboxes:   mgr,
 		Keys:        keys,
-		AdminKey:    os.Getenv("SANDBOX_ADMIN_KEY"),
+		AdminKey:    cfg.adminKey,
+		MaxTimeout:  cfg.maxTimeout,
 		Domain:      cfg.domain,
 		EnvdVersion: envd.Version,
 		Logger:      log.With("part", "api"),
@@ -209,27 +212,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// printQuickStart prints the lines a user copies to point the SDK here, with the first API key on the
-// start that created it (keys are stored hashed: later starts cannot show it again).
-func printQuickStart(w io.Writer, cfg config, key string, created bool) {
-	url := cfg.publicURL
-	if url == "" {
-		host := cfg.listen
-		if strings.HasPrefix(host, ":") {
-			host = "127.0.0.1" + host
-		}
-		url = "http://" + host
-	}
-	keyLine := "  export E2B_API_KEY=" + key + "\n"
-	intro := "An API key was created for this manager (stored hashed; it is shown only now):"
-	if !created {
-		keyLine = "  export E2B_API_KEY=<a key of this manager: the one printed on its first start, one from\n" +
-			"                     SANDBOX_API_KEYS, or a new one from POST /admin/keys>\n"
-		intro = "Point the E2B SDK at this manager:"
-	}
-	fmt.Fprintf(w, "\n%s\n\n%s  export E2B_API_URL=%s\n  export E2B_SANDBOX_URL=%s\n\n"+
-		"Then, with the unchanged E2B SDK: const sbx = await Sandbox.create(); await sbx.commands.run('echo hi')\n\n",
-		intro, keyLine, url, url)
 }

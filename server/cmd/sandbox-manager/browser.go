@@ -11,7 +11,8 @@ import (
 // trafficAccess decides who may use a sandbox's /browser/{id} endpoint (the gateway's Browser
 // handler), which fronts the sandbox's CDP port and so follows the rule of that port.
 type trafficAccess struct {
-	keys *apikey.Store
+	keys  *apikey.Store
+	admin apikey.Admin
 }
 
 // authorizeBrowser adapts authorizeSandboxTraffic to the gateway, which hands over the Backend that
@@ -27,7 +28,7 @@ func (a trafficAccess) authorizeBrowser(r *http.Request, b gateway.Backend) bool
 //   - a public sandbox (E2B's default) is open: whoever knows its id may use it, as on its
 //     `<port>-<id>.<domain>` host route. The product guide's browser-use demo sends no header at all.
 //   - a private one (network.allowPublicTraffic=false) needs its traffic access token in
-//     e2b-traffic-access-token, as its host routes do, or the API key that owns it in X-API-Key.
+//     e2b-traffic-access-token, as its host routes do, or the API key that owns it (or the admin key) in X-API-Key.
 func (a trafficAccess) authorizeSandboxTraffic(r *http.Request, sbx *sandbox.Sandbox) bool {
 	if !sbx.Network.Private {
 		return true
@@ -35,8 +36,10 @@ func (a trafficAccess) authorizeSandboxTraffic(r *http.Request, sbx *sandbox.San
 	if gateway.TrafficTokenValid(r, sbx.TrafficToken) {
 		return true
 	}
-	// The owner comparison goes here. Until API keys own their sandboxes every valid key counts as
-	// the owner's; with tenancy this becomes `ok && (key.ID == sbx.OwnerKey || <the admin key>)`.
-	_, ok := a.keys.Verify(r.Header.Get("X-API-Key"))
-	return ok
+	presented := r.Header.Get("X-API-Key")
+	if a.admin.Matches(presented) {
+		return true
+	}
+	key, ok := a.keys.Verify(presented)
+	return ok && sbx.CanControl(key.ID)
 }

@@ -133,7 +133,9 @@ func assembleKube(ctx context.Context, cfg config, log *slog.Logger, stdout io.W
 		Logger:        log.With("part", "manager"),
 		Observer:      observer,
 		// Pods start in parallel on a cluster; one at a time would refill a large pool slowly.
-		FillParallelism: 8,
+		FillParallelism:    8,
+		MaxTimeout:         cfg.maxTimeout,
+		MaxRunningPerOwner: cfg.maxPerKey,
 	})
 	if err != nil {
 		rt.Close()
@@ -141,7 +143,7 @@ func assembleKube(ctx context.Context, cfg config, log *slog.Logger, stdout io.W
 	}
 	m := metrics.New(mgr)
 	observer.set(m)
-	printQuickStart(stdout, cfg, firstKey, created)
+	announceKey(stdout, log, cfg, firstKey, created)
 	return front(cfg, log, mgr, keys, rt, m, func() {
 		_ = mgr.Close()
 		_ = rt.Close()

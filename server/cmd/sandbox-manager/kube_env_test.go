@@ -88,6 +88,8 @@ func (e *kubeEnv) manager(replica string) *managerharness.Manager {
 			"SANDBOX_REPLICA_ID=" + replica,
 			"SANDBOX_IMAGE_REGISTRY=registry.test/sandboxstack",
 			"SANDBOX_IMAGE_TAG=test",
+			// TestKubeTwoReplicas runs 200 sandboxes of one key at once.
+			"SANDBOX_MAX_SANDBOXES_PER_KEY=0",
 		},
 	})
 }

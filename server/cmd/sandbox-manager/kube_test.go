@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -374,6 +375,19 @@ func TestKubeTwoReplicas(t *testing.T) {
 	if t.Failed() {
 		return
 	}
+	// Ownership is on the pods: the key created on a (another team) sees none of these sandboxes
+	// through b, and its kill of one is answered as for a missing sandbox and kills nothing.
+	other := managerharness.NewClient(b.URL(), key.Key)
+	if ids, err := other.ListIDs(); err != nil || len(ids) != 0 {
+		t.Errorf("another key lists %d of the harness key's sandboxes (%v)", len(ids), err)
+	}
+	victim := results[0].sb.SandboxID
+	if err := other.Kill(victim); !errors.Is(err, managerharness.ErrNotFound) {
+		t.Errorf("another key's kill of %s: %v, want not found", victim, err)
+	}
+	if !e.podExists(victim) {
+		t.Errorf("another key's kill removed %s", victim)
+	}
 
 	// Both replicas up again; every sandbox gets a short timeout and expires exactly once.
 	a.Restart()
@@ -382,6 +396,19 @@ func TestKubeTwoReplicas(t *testing.T) {
 		e.setTimeout(b, r.sb.SandboxID, 5)
 	}
 	waitFor(t, "every sandbox to expire", func() bool { return len(e.pods("running")) == 0 })
+	// "sandbox expired" is logged once the runtime's stop returned, which may be after the pod is gone.
+	waitFor(t, "every expiry to be logged", func() bool {
+		var logs strings.Builder
+		for _, m := range replicas {
+			logs.WriteString(m.Logs(64 << 20))
+		}
+		for _, r := range results {
+			if !strings.Contains(logs.String(), `"msg":"sandbox expired","part":"manager","id":"`+r.sb.SandboxID+`"`) {
+				return false
+			}
+		}
+		return true
+	})
 	for _, r := range results {
 		if n := countLogLines(replicas, `"sandbox expired"`, r.sb.SandboxID); n != 1 {
 			t.Errorf("sandbox %s expired %d times across the replicas, want once", r.sb.SandboxID, n)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -92,19 +93,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// newHTTPServer has no read or write timeout: envd streams, code execution and VNC sessions are
-// long-lived. The idle timeout matches E2B's proxy.
+// HTTP server limits. There is no read or write timeout: envd streams, code execution and VNC
+// sessions are long-lived. A client gets headerTimeout to send its request headers (slow-header
+// clients cannot hold connections open), an idle keep-alive connection is closed after idleTimeout
+// (E2B's proxy's), and headers are bounded by maxHeaderBytes.
+const (
+	headerTimeout  = 30 * time.Second
+	idleTimeout    = 620 * time.Second
+	maxHeaderBytes = 64 << 10
+)
+
 func newHTTPServer(h http.Handler) *http.Server {
-	return &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 620 * time.Second}
+	return &http.Server{Handler: h, ReadHeaderTimeout: headerTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes}
 }
 
 type config struct {
 	listen, tlsListen, tlsCert, tlsKey string
 	stateDir, runtime, domain          string
 	envdBin, logLevel, publicURL       string
+	adminKey                           string        // SANDBOX_ADMIN_KEY (never a flag: it would show in ps)
+	maxTimeout                         time.Duration // longest sandbox lifetime; 0 = no maximum
+	maxPerKey                          int           // running sandboxes per API key; 0 = no limit
 	kube                               kubeFlags
 	limits                             limitFlags
 }
+
+// Defaults of the limits: E2B's Pro tier allows 24 h sandboxes and 100 at once per team.
+const (
+	defaultMaxTimeout = 24 * time.Hour
+	defaultMaxPerKey  = 100
+)
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
@@ -123,9 +141,23 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	str(&c.envdBin, "envd-bin", "SANDBOX_ENVD_BIN", defaultEnvdBin(), "envd binary started in every sandbox")
 	str(&c.logLevel, "log-level", "SANDBOX_LOG_LEVEL", "info", "debug, info, warn or error")
 	str(&c.publicURL, "public-url", "SANDBOX_PUBLIC_URL", "", "URL clients use to reach this manager (printed in the quick-start lines); default http://<listen>")
+	var maxTimeout, maxPerKey string
+	str(&maxTimeout, "max-timeout", "SANDBOX_MAX_TIMEOUT", defaultMaxTimeout.String(), "longest sandbox lifetime a request may ask for (create, connect, set timeout), e.g. 1h; 0 means no maximum")
+	str(&maxPerKey, "max-sandboxes-per-key", "SANDBOX_MAX_SANDBOXES_PER_KEY", strconv.Itoa(defaultMaxPerKey), "sandboxes one API key may run at once (more get 429); 0 means no limit")
 	c.kube.register(fs)
 	c.limits.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	var err error
+	if c.maxTimeout, err = time.ParseDuration(maxTimeout); err != nil || c.maxTimeout < 0 {
+		return c, fmt.Errorf("--max-timeout %q: want a duration such as 1h or 30m (0 for no maximum)", maxTimeout)
+	}
+	if c.maxPerKey, err = strconv.Atoi(maxPerKey); err != nil || c.maxPerKey < 0 {
+		return c, fmt.Errorf("--max-sandboxes-per-key %q: want a whole number ≥ 0 (0 for no limit)", maxPerKey)
+	}
+	c.adminKey = os.Getenv("SANDBOX_ADMIN_KEY")
+	if err := checkAdminKey(c.adminKey); err != nil {
 		return c, err
 	}
 	if c.runtime != "local" && c.runtime != "kube" {

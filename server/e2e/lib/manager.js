@@ -77,10 +77,11 @@ export function envdSocket(stateDir, id) {
  * started, and stopped with the manager, when none is given); a second replica shares the first's
  * cluster and keys: startManager({ runtime: 'kube', kube: first.kube, apiKey: first.apiKey, adminKey: first.adminKey }).
  * `tls: { cert, key }` (PEM file paths) adds the TLS listener on another free port: mgr.tlsPort, mgr.tlsUrl.
+ * `env` adds environment variables (e.g. SANDBOX_MAX_SANDBOXES_PER_KEY).
  *
  * @returns {Promise<Manager>} see the returned object
  */
-export async function startManager({ port, stateDir, apiKey, adminKey, domain, runtime = 'local', kube, tls } = {}) {
+export async function startManager({ port, stateDir, apiKey, adminKey, domain, runtime = 'local', kube, tls, env: extraEnv = {} } = {}) {
   const bin = managerBinary()
   const envd = envdBinary()
   let ownKube = false
@@ -118,7 +119,7 @@ export async function startManager({ port, stateDir, apiKey, adminKey, domain, r
 
   async function launch() {
     if ((await health(url)) !== undefined) throw new Error(`something already answers on ${url}`)
-    const env = { ...process.env, SANDBOX_API_KEYS: apiKey, SANDBOX_ADMIN_KEY: adminKey }
+    const env = { ...process.env, SANDBOX_API_KEYS: apiKey, SANDBOX_ADMIN_KEY: adminKey, ...extraEnv }
     for (const v of ['SANDBOX_LISTEN', 'SANDBOX_STATE_DIR', 'SANDBOX_DOMAIN']) delete env[v]
     const args = ['serve', '--listen', `127.0.0.1:${port}`, '--state-dir', stateDir, '--envd-bin', envd]
     if (domain) args.push('--domain', domain)
@@ -204,11 +205,11 @@ export async function startManager({ port, stateDir, apiKey, adminKey, domain, r
       try { json = JSON.parse(text) } catch { json = text }
       return { status: res.status, body: json }
     },
-    /** Raw control-plane call with the API key; returns {status, body, headers}. */
-    async api(method, p, body) {
+    /** Raw control-plane call with the API key (or `key`); returns {status, body, headers}. */
+    async api(method, p, body, key = apiKey) {
       const res = await fetch(`${url}${p}`, {
         method,
-        headers: { 'X-API-KEY': apiKey, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+        headers: { 'X-API-KEY': key, ...(body ? { 'Content-Type': 'application/json' } : {}) },
         body: body ? JSON.stringify(body) : undefined,
       })
       const text = await res.text()
@@ -224,14 +225,14 @@ export async function startManager({ port, stateDir, apiKey, adminKey, domain, r
       try { json = JSON.parse(text) } catch { json = text }
       return { status: res.status, body: json, headers: res.headers }
     },
-    /** Ids of every sandbox the control plane lists (all pages, running and paused). */
-    async listIds() {
+    /** Ids of every sandbox the control plane lists to `key` (all pages, running and paused). */
+    async listIds(key = apiKey) {
       const ids = []
       let token
       for (let i = 0; i < 100; i++) {
         const q = new URLSearchParams({ limit: '100', state: 'running,paused' })
         if (token) q.set('nextToken', token)
-        const r = await mgr.api('GET', `/v2/sandboxes?${q}`)
+        const r = await mgr.api('GET', `/v2/sandboxes?${q}`, undefined, key)
         if (r.status !== 200) throw new Error(`list sandboxes: HTTP ${r.status}: ${JSON.stringify(r.body)}`)
         ids.push(...r.body.map((s) => s.sandboxID))
         token = r.headers.get('x-next-token')
@@ -239,13 +240,13 @@ export async function startManager({ port, stateDir, apiKey, adminKey, domain, r
       }
       return ids
     },
-    /** Kills every listed sandbox and deletes every pool (so nothing outlives the test file). */
+    /** Kills every sandbox of every key (the admin key lists all) and deletes every pool. */
     async killAll() {
       if (mgr.exited || !mgr.child) return
       try {
         const pools = await mgr.admin('GET', '/admin/pools')
         if (Array.isArray(pools.body)) for (const p of pools.body) await mgr.admin('DELETE', `/admin/pools/${p.name}`)
-        for (const id of await mgr.listIds()) await mgr.api('DELETE', `/sandboxes/${id}`)
+        for (const id of await mgr.listIds(adminKey)) await mgr.api('DELETE', `/sandboxes/${id}`, undefined, adminKey)
       } catch (err) {
         process.stderr.write(`manager killAll: ${err.message}\n`)
       }

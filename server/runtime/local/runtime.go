@@ -53,6 +53,8 @@ type Config struct {
 	StartTimeout time.Duration
 	// DisableCgroups runs sandboxes without cgroups (and limits) even where the machine has them.
 	DisableCgroups bool
+	// MaxLogBytes caps each sandbox's log file; 0 means DefaultMaxLogBytes.
+	MaxLogBytes int64
 }
 
 // ErrNotFound is wrapped by operations on a sandbox the runtime does not run.
@@ -82,6 +84,7 @@ type Runtime struct {
 	cgroups   *cgroups
 	templates map[string]Template
 	lock      *os.File
+	stopLogs  chan struct{} // closed by Close: ends the log capping
 
 	mu    sync.Mutex
 	boxes map[string]*box
@@ -125,6 +128,9 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = 30 * time.Second
+	}
+	if cfg.MaxLogBytes <= 0 {
+		cfg.MaxLogBytes = DefaultMaxLogBytes
 	}
 	var err error
 	if cfg.StateDir, err = filepath.Abs(cfg.StateDir); err != nil {
@@ -243,6 +249,8 @@ func New(cfg Config) (*Runtime, error) {
 		}
 	}
 	removeBasesExcept(filepath.Join(cfg.StateDir, "base"), keep)
+	r.stopLogs = make(chan struct{})
+	go r.capLogs(r.stopLogs)
 	return r, nil
 }
 
@@ -317,6 +325,10 @@ func cgroupGroupName(stateDir string) string {
 
 // Close releases the StateDir. Sandboxes keep running; a later New over the same StateDir adopts them.
 func (r *Runtime) Close() error {
+	if r.stopLogs != nil {
+		close(r.stopLogs)
+		r.stopLogs = nil
+	}
 	r.cgroups.removeGroups()
 	if r.lock == nil {
 		return nil
