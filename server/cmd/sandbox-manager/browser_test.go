@@ -99,7 +99,14 @@ func TestBrowserEndpointOfAPublicSandbox(t *testing.T) {
 // websocket URL is the /browser route even with a domain (its host route accepts only the token).
 func TestBrowserEndpointOfAPrivateSandbox(t *testing.T) {
 	const domain = "sbx.test"
-	m := managerharness.Start(t, managerharness.Options{Env: []string{"SANDBOX_DOMAIN=" + domain}})
+	owner, otherTeam := managerharness.NewAPIKey(), managerharness.NewAPIKey()
+	adminKey := "admin-" + managerharness.NewAPIKey()
+	m := managerharness.Start(t, managerharness.Options{
+		APIKey:   owner,
+		AdminKey: adminKey,
+		// Later entries win: both teams' keys are accepted, the harness's client uses the owner's.
+		Env: []string{"SANDBOX_DOMAIN=" + domain, "SANDBOX_API_KEYS=" + owner + "," + otherTeam},
+	})
 	c := m.Client()
 	private := false
 	sb, err := c.Create(managerharness.CreateOptions{Template: "base", Timeout: 120, Network: &managerharness.Network{AllowPublicTraffic: &private}})
@@ -137,10 +144,11 @@ func TestBrowserEndpointOfAPrivateSandbox(t *testing.T) {
 	}
 	path := "/browser/" + sb.SandboxID + "/json/version"
 	for name, hdr := range map[string]map[string]string{
-		"no header":       nil,
-		"a wrong token":   {"E2b-Traffic-Access-Token": "wrong"},
-		"the envd token":  {"E2b-Traffic-Access-Token": sb.EnvdAccessToken},
-		"a wrong API key": {"X-API-Key": "e2b_0000000000000000000000000000000000000000"},
+		"no header":              nil,
+		"a wrong token":          {"E2b-Traffic-Access-Token": "wrong"},
+		"the envd token":         {"E2b-Traffic-Access-Token": sb.EnvdAccessToken},
+		"a wrong API key":        {"X-API-Key": "e2b_0000000000000000000000000000000000000000"},
+		"another team's API key": {"X-API-Key": otherTeam},
 	} {
 		if status, body := get("", path, hdr); status != http.StatusUnauthorized || strings.Contains(body, "Chrome/140") {
 			t.Errorf("%s: %d %s, want 401", name, status, body)
@@ -148,8 +156,9 @@ func TestBrowserEndpointOfAPrivateSandbox(t *testing.T) {
 	}
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(m.URL(), "http://"))
 	for name, hdr := range map[string]map[string]string{
-		"the traffic token": {"E2b-Traffic-Access-Token": sb.TrafficAccessToken},
-		"the API key":       {"X-API-Key": m.APIKey},
+		"the traffic token":   {"E2b-Traffic-Access-Token": sb.TrafficAccessToken},
+		"the owner's API key": {"X-API-Key": m.APIKey},
+		"the admin key":       {"X-API-Key": adminKey},
 	} {
 		status, body := get("api."+domain+":"+port, path, hdr)
 		if status != http.StatusOK {
