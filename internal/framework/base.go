@@ -52,7 +52,9 @@ type DataSourceBase struct {
 }
 
 // NewDataSourceBase is the base of the data source <provider>_<typeSuffix>.
-func NewDataSourceBase(typeSuffix string) DataSourceBase { return DataSourceBase{typeSuffix: typeSuffix} }
+func NewDataSourceBase(typeSuffix string) DataSourceBase {
+	return DataSourceBase{typeSuffix: typeSuffix}
+}
 
 // Metadata names the data source type.
 func (b *DataSourceBase) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
