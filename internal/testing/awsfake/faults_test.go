@@ -1,0 +1,139 @@
+package awsfake_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/awsfake"
+)
+
+func TestEventualConsistency(t *testing.T) {
+	_, c := start(t, awsfake.Options{Faults: awsfake.Faults{NotFoundReads: 2}})
+	id := aws.ToString(must(c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.9.0.0/16")})).Vpc.VpcId)
+	for i := range 2 {
+		_, err := c.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{id}})
+		if errorCode(err) != "InvalidVpcID.NotFound" {
+			t.Fatalf("read %d of a new VPC: %v, want InvalidVpcID.NotFound", i+1, err)
+		}
+	}
+	must(c.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{id}}))
+
+	// Filtered describes leave a hidden resource out instead of failing.
+	sg := aws.ToString(must(c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{VpcId: &id, GroupName: aws.String("g"), Description: aws.String("g")})).GroupId)
+	filter := &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{{Name: aws.String("group-id"), Values: []string{sg}}}}
+	counts := []int{}
+	for range 3 {
+		counts = append(counts, len(must(c.ec2.DescribeSecurityGroups(ctx, filter)).SecurityGroups))
+	}
+	if counts[0] != 0 || counts[1] != 0 || counts[2] != 1 {
+		t.Fatalf("filtered reads saw %v groups, want [0 0 1]", counts)
+	}
+}
+
+func TestThrottling(t *testing.T) {
+	s, c := start(t, awsfake.Options{})
+
+	s.SetFaults(awsfake.Faults{ThrottleEvery: 3})
+	var codes []string
+	for range 6 {
+		_, err := c.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
+		codes = append(codes, errorCode(err))
+	}
+	if want := []string{"", "", "RequestLimitExceeded", "", "", "RequestLimitExceeded"}; !equal(codes, want) {
+		t.Fatalf("codes = %q, want %q", codes, want)
+	}
+	s.SetFaults(awsfake.Faults{})
+
+	s.ThrottleNext("GetCallerIdentity", 1)
+	_, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	wantCode(t, err, "Throttling")
+	must(c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+
+	s.ThrottleNext("ListHostedZones", 1)
+	_, err = c.route53.ListHostedZones(ctx, &route53.ListHostedZonesInput{})
+	wantCode(t, err, "PriorRequestNotComplete")
+	s.SetFaults(awsfake.Faults{Route53ThrottleCode: "Throttling"})
+	s.ThrottleNext("ListHostedZones", 1)
+	_, err = c.route53.ListHostedZones(ctx, &route53.ListHostedZonesInput{})
+	wantCode(t, err, "Throttling")
+
+	// The SDK's standard retryer treats the codes as throttling and gets through (no backoff in tests).
+	id, secret := s.Credentials()
+	cfg := config(s, id, secret)
+	cfg.RetryMaxAttempts = 0
+	cfg.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = 3
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+		})
+	}
+	retrying := newClients(s, cfg)
+	s.ThrottleNext("DescribeVpcs", 2)
+	must(retrying.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{}))
+	s.ThrottleNext("ListHostedZones", 2)
+	must(retrying.route53.ListHostedZones(ctx, &route53.ListHostedZonesInput{}))
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestDependencyViolations(t *testing.T) {
+	s, c := start(t, awsfake.Options{Faults: awsfake.Faults{DependencyViolationOnFirstDelete: true}})
+	vpc := aws.ToString(must(c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.4.0.0/16")})).Vpc.VpcId)
+	sub := aws.ToString(must(c.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: &vpc, CidrBlock: aws.String("10.4.0.0/20")})).Subnet.SubnetId)
+	sg := aws.ToString(must(c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{VpcId: &vpc, GroupName: aws.String("g"), Description: aws.String("g")})).GroupId)
+
+	// First attempt of each delete fails once, like a lingering ENI; the retry succeeds.
+	_, err := c.ec2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: &sub})
+	wantCode(t, err, "DependencyViolation")
+	must(c.ec2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: &sub}))
+
+	// A pinned resource stays undeletable until unpinned.
+	s.Pin(sg)
+	for range 2 {
+		_, err = c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &sg})
+		wantCode(t, err, "DependencyViolation")
+	}
+	s.Unpin(sg)
+	must(c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &sg}))
+
+	_, err = c.ec2.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: &vpc})
+	wantCode(t, err, "DependencyViolation")
+	must(c.ec2.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: &vpc}))
+	if left := s.Leftovers(); len(left) != 0 {
+		t.Fatalf("leftovers %v", left)
+	}
+}
+
+func TestDriftOutOfBand(t *testing.T) {
+	s, c := start(t, awsfake.Options{})
+	vpc := aws.ToString(must(c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.5.0.0/16")})).Vpc.VpcId)
+	must(c.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: &vpc, CidrBlock: aws.String("10.5.0.0/24")}))
+	if err := s.DeleteOutOfBand(vpc); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{vpc}})
+	wantCode(t, err, "InvalidVpcID.NotFound")
+	if left := s.Leftovers(); len(left) != 0 {
+		t.Fatalf("out-of-band delete left %v", left)
+	}
+	if err := s.DeleteOutOfBand("vpc-0000000000000000b"); err == nil {
+		t.Fatal("deleting an unknown ID out of band succeeded")
+	}
+}

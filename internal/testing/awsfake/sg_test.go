@@ -1,0 +1,129 @@
+package awsfake_test
+
+import (
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/awsfake"
+)
+
+func tcp(port int32, cidrs ...string) types.IpPermission {
+	p := types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(port), ToPort: aws.Int32(port)}
+	for _, c := range cidrs {
+		p.IpRanges = append(p.IpRanges, types.IpRange{CidrIp: aws.String(c)})
+	}
+	return p
+}
+
+func groupRules(t *testing.T, c clients, groupID string) []types.SecurityGroupRule {
+	t.Helper()
+	return must(c.ec2.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{
+		Filters: []types.Filter{{Name: aws.String("group-id"), Values: []string{groupID}}},
+	})).SecurityGroupRules
+}
+
+func TestSecurityGroupRules(t *testing.T) {
+	s, c := start(t, awsfake.Options{})
+	vpcID := aws.ToString(must(c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.3.0.0/16")})).Vpc.VpcId)
+	_, err := c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{VpcId: &vpcID, GroupName: aws.String("default"), Description: aws.String("x")})
+	wantCode(t, err, "InvalidGroup.Reserved")
+	sg := must(c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
+		VpcId: &vpcID, GroupName: aws.String("sandbox"), Description: aws.String("sandbox hosts"),
+		TagSpecifications: tagSpec(types.ResourceTypeSecurityGroup, "Name", "sandbox"),
+	}))
+	groupID := aws.ToString(sg.GroupId)
+	_, err = c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{VpcId: &vpcID, GroupName: aws.String("sandbox"), Description: aws.String("x")})
+	wantCode(t, err, "InvalidGroup.Duplicate")
+
+	// A new group allows all egress, as in AWS.
+	rules := groupRules(t, c, groupID)
+	if len(rules) != 1 || !aws.ToBool(rules[0].IsEgress) || aws.ToString(rules[0].IpProtocol) != "-1" || aws.ToString(rules[0].CidrIpv4) != "0.0.0.0/0" {
+		t.Fatalf("initial rules = %+v", rules)
+	}
+	// Revoke it by permission, the way terraform-provider-aws does after create.
+	must(c.ec2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: &groupID, IpPermissions: []types.IpPermission{
+		{IpProtocol: aws.String("-1"), IpRanges: []types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}},
+	}}))
+	_, err = c.ec2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: &groupID, IpPermissions: []types.IpPermission{
+		{IpProtocol: aws.String("-1"), IpRanges: []types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}},
+	}})
+	wantCode(t, err, "InvalidPermission.NotFound")
+
+	// One rule per source; the IDs come back in the response.
+	auth := must(c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+		GroupId: &groupID, IpPermissions: []types.IpPermission{tcp(443, "10.0.0.0/8", "192.168.0.0/16")},
+		TagSpecifications: tagSpec(types.ResourceTypeSecurityGroupRule, "Name", "https"),
+	}))
+	if !aws.ToBool(auth.Return) || len(auth.SecurityGroupRules) != 2 || aws.ToInt32(auth.SecurityGroupRules[0].FromPort) != 443 {
+		t.Fatalf("authorize = %+v", auth)
+	}
+	_, err = c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+		GroupId: &groupID, IpPermissions: []types.IpPermission{tcp(443, "10.0.0.0/8")},
+	})
+	wantCode(t, err, "InvalidPermission.Duplicate")
+	_, err = c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+		GroupId: &groupID, IpPermissions: []types.IpPermission{{IpProtocol: aws.String("tcp"), IpRanges: []types.IpRange{{CidrIp: aws.String("10.0.0.0/8")}}}},
+	})
+	wantCode(t, err, "InvalidParameterValue")
+
+	// A rule referencing another group pins that group.
+	other := aws.ToString(must(c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{VpcId: &vpcID, GroupName: aws.String("lb"), Description: aws.String("lb")})).GroupId)
+	ref := must(c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+		GroupId: &groupID, IpPermissions: []types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(8080), ToPort: aws.Int32(8080),
+			UserIdGroupPairs: []types.UserIdGroupPair{{GroupId: &other, Description: aws.String("from lb")}}}},
+	}))
+	_, err = c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &other})
+	wantCode(t, err, "DependencyViolation")
+
+	// DescribeSecurityGroups groups the one-source rules back into permissions.
+	got := must(c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{groupID}})).SecurityGroups[0]
+	if len(got.IpPermissions) != 2 || len(got.IpPermissions[0].IpRanges) != 2 || len(got.IpPermissionsEgress) != 0 ||
+		aws.ToString(got.IpPermissions[1].UserIdGroupPairs[0].GroupId) != other || aws.ToString(got.Tags[0].Value) != "sandbox" {
+		t.Fatalf("group = %+v", got)
+	}
+	byName := must(c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{
+		{Name: aws.String("group-name"), Values: []string{"sandbox"}}, {Name: aws.String("vpc-id"), Values: []string{vpcID}},
+	}})).SecurityGroups
+	if len(byName) != 1 || aws.ToString(byName[0].GroupId) != groupID {
+		t.Fatalf("by name = %+v", byName)
+	}
+
+	// Rules by ID; revoke by ID; a revoked or foreign ID is NotFound.
+	ruleID := aws.ToString(ref.SecurityGroupRules[0].SecurityGroupRuleId)
+	one := must(c.ec2.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{SecurityGroupRuleIds: []string{ruleID}})).SecurityGroupRules
+	if len(one) != 1 || aws.ToString(one[0].ReferencedGroupInfo.GroupId) != other || aws.ToString(one[0].Description) != "from lb" {
+		t.Fatalf("rule = %+v", one)
+	}
+	_, err = c.ec2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: &groupID, SecurityGroupRuleIds: []string{ruleID}})
+	wantCode(t, err, "InvalidSecurityGroupRuleId.NotFound")
+	must(c.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: &groupID, SecurityGroupRuleIds: []string{ruleID}}))
+	_, err = c.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: &groupID, SecurityGroupRuleIds: []string{ruleID}})
+	wantCode(t, err, "InvalidSecurityGroupRuleId.NotFound")
+	_, err = c.ec2.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{SecurityGroupRuleIds: []string{ruleID}})
+	wantCode(t, err, "InvalidSecurityGroupRuleId.NotFound")
+	if n := len(groupRules(t, c, groupID)); n != 2 {
+		t.Fatalf("%d rules left, want 2", n)
+	}
+
+	// Egress by permission, then delete everything.
+	must(c.ec2.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: &groupID, IpPermissions: []types.IpPermission{
+		{IpProtocol: aws.String("udp"), FromPort: aws.Int32(53), ToPort: aws.Int32(53), Ipv6Ranges: []types.Ipv6Range{{CidrIpv6: aws.String("::/0")}}},
+	}}))
+	defaultGroup := must(c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{
+		{Name: aws.String("group-name"), Values: []string{"default"}}, {Name: aws.String("vpc-id"), Values: []string{vpcID}},
+	}})).SecurityGroups[0]
+	_, err = c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: defaultGroup.GroupId})
+	wantCode(t, err, "CannotDelete")
+	must(c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &other}))
+	must(c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &groupID}))
+	_, err = c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{groupID}})
+	wantCode(t, err, "InvalidGroup.NotFound")
+	for _, r := range s.SecurityGroupRules() {
+		if r.GroupID == groupID || r.GroupID == other {
+			t.Fatalf("rule %s of a deleted group survived", r.ID)
+		}
+	}
+}
