@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/aws"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/pool"
 )
@@ -181,6 +182,8 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		pool.NewPoolResource,
 		pool.NewAPIKeyResource,
+		aws.NewVPCResource,
+		aws.NewSubnetResource,
 	}
 }
 
@@ -188,5 +191,6 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 func (p *Provider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		pool.NewTemplatesDataSource,
+		aws.NewVPCDataSource,
 	}
 }
