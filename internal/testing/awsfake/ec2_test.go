@@ -35,7 +35,7 @@ func TestSignatureChecks(t *testing.T) {
 		{"unknown key", "AKIAUNKNOWNUNKNOWN00", "whatever", "AuthFailure", "InvalidClientTokenId", "InvalidClientTokenId"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newClients(s, config(s, tc.keyID, tc.secret))
+			c := newClients(s, clientConfig(s, tc.keyID, tc.secret))
 			_, err := c.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
 			wantCode(t, err, tc.ec2Code)
 			_, err = c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})

@@ -66,7 +66,7 @@ func TestThrottling(t *testing.T) {
 
 	// The SDK's standard retryer treats the codes as throttling and gets through (no backoff in tests).
 	id, secret := s.Credentials()
-	cfg := config(s, id, secret)
+	cfg := clientConfig(s, id, secret)
 	cfg.RetryMaxAttempts = 0
 	cfg.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {

@@ -22,8 +22,8 @@ type clients struct {
 	sts     *sts.Client
 }
 
-// config is what a provider would build: static credentials, the fake's region, one attempt per call.
-func config(s *awsfake.Server, keyID, secret string) aws.Config {
+// clientConfig is what a provider would build: static credentials, the fake's region, one attempt per call.
+func clientConfig(s *awsfake.Server, keyID, secret string) aws.Config {
 	return aws.Config{
 		Region:           s.Region(),
 		Credentials:      credentials.NewStaticCredentialsProvider(keyID, secret, ""),
@@ -43,7 +43,7 @@ func start(t *testing.T, opts awsfake.Options) (*awsfake.Server, clients) {
 	t.Helper()
 	s := awsfake.StartTest(t, opts)
 	id, secret := s.Credentials()
-	return s, newClients(s, config(s, id, secret))
+	return s, newClients(s, clientConfig(s, id, secret))
 }
 
 // errorCode is the smithy.APIError code of err, or "" when err is nil or not an API error.
