@@ -114,6 +114,9 @@ func Start(opts Options) (*Server, error) {
 	}
 	s.st = newState(s)
 	host := orDefault(opts.Host, "127.0.0.1")
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("listen host %q: the fakes listen on a loopback address only", host)
+	}
 	var err error
 	if s.ec2, err = serve(host, http.HandlerFunc(s.serveEC2)); err != nil {
 		return nil, fmt.Errorf("start EC2 fake: %w", err)
