@@ -243,11 +243,17 @@ func Do[T any](ctx context.Context, timeout time.Duration, p Pacing, retryable f
 	if err := w.start(ctx); err != nil && !errors.Is(err, errTimedOut) {
 		return zero, err
 	}
+	var last error // the last retryable error
 	for {
 		v, err := f(ctx)
+		if err != nil && !retryable(err) && last != nil && ctx.Err() != nil {
+			// The deadline cut the call short: what kept failing is the last retryable error.
+			return zero, &TimeoutError{Timeout: timeout, LastError: last}
+		}
 		if err == nil || !retryable(err) {
 			return v, err
 		}
+		last = err
 		if ctx.Err() != nil || w.expired() {
 			return zero, &TimeoutError{Timeout: timeout, LastError: err}
 		}

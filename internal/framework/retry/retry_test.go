@@ -285,3 +285,21 @@ func TestOnErrorCodesIgnoresPlainErrors(t *testing.T) {
 		t.Error("a wrapped code did not match")
 	}
 }
+
+func TestDoReportsTheRetriedErrorWhenTheDeadlineCutsACall(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	dep := &apiError{"DependencyViolation"}
+	calls := 0
+	err := retry.Retry(ctx, time.Minute, pacing(retrytest.NewClock()), retry.OnErrorCodes("DependencyViolation"),
+		func(ctx context.Context) error {
+			calls++
+			if calls == 1 {
+				return dep
+			}
+			cancel() // the resource's timeout ends during the second call
+			return ctx.Err()
+		})
+	if !retry.IsTimeout(err) || !errors.Is(err, dep) {
+		t.Fatalf("err = %v, want a timeout that names DependencyViolation", err)
+	}
+}
