@@ -42,7 +42,7 @@ var ec2Actions = map[string]ec2Handler{
 func (s *Server) serveEC2(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	fail := func(action string, e *apiError) {
-		s.log.Info("aws fake request", "service", "ec2", "action", action, "error", e.code)
+		s.record("ec2", action, e.code)
 		writeEC2Error(w, requestID, e)
 	}
 	body, err := readBody(r)
@@ -98,7 +98,7 @@ func (s *Server) serveEC2(w http.ResponseWriter, r *http.Request) {
 		fail(action, ae)
 		return
 	}
-	s.log.Info("aws fake request", "service", "ec2", "action", action)
+	s.record("ec2", action, "")
 	if err := writeEC2Response(w, action, requestID, out); err != nil {
 		fail(action, errorf(500, "InternalError", "%v", err))
 	}

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -82,6 +83,7 @@ type Server struct {
 	throttleNext      map[string]int
 	signedRequests    int
 	sink              RecordSink
+	calls             []Call
 	st                *state
 }
 
@@ -226,7 +228,46 @@ func (s *Server) SetRecordSink(sink RecordSink) {
 	s.sink = sink
 }
 
-// admit counts a signed request and says whether it is throttled. Called with s.mu held.
+// Call is one request a fake answered.
+type Call struct {
+	Service string // "ec2", "route53" or "sts"
+	Action  string // the SDK operation name; empty when the request named none the fake knows
+	Error   string // the error code answered, empty on success
+}
+
+// Calls returns every request answered so far, in order: tests use it to see retries and which faults
+// the client met. Each call is also logged at level Info with the attributes service, action and error.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+// ErrorCount is how many requests were answered with the error code.
+func (s *Server) ErrorCount(code string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		if c.Error == code {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Server) record(service, action, errorCode string) {
+	s.mu.Lock()
+	s.calls = append(s.calls, Call{Service: service, Action: action, Error: errorCode})
+	s.mu.Unlock()
+	if errorCode != "" {
+		s.log.Info("aws fake request", "service", service, "action", action, "error", errorCode)
+	} else {
+		s.log.Info("aws fake request", "service", service, "action", action)
+	}
+}
+
+// throttled counts a signed request and says whether it is throttled. Called with s.mu held.
 func (s *Server) throttled(action string) bool {
 	s.signedRequests++
 	if n := s.throttleNext[action]; n > 0 {

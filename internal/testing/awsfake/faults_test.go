@@ -1,6 +1,7 @@
 package awsfake_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -79,6 +80,17 @@ func TestThrottling(t *testing.T) {
 	must(retrying.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{}))
 	s.ThrottleNext("ListHostedZones", 2)
 	must(retrying.route53.ListHostedZones(ctx, &route53.ListHostedZonesInput{}))
+
+	// The journal shows what the client met: 2 + 1 + 2 EC2 throttles, and the retries that got through.
+	if n := s.ErrorCount("RequestLimitExceeded"); n != 4 {
+		t.Fatalf("RequestLimitExceeded answered %d times, want 4", n)
+	}
+	calls := s.Calls()
+	last := calls[len(calls)-3:]
+	want := []awsfake.Call{{"route53", "ListHostedZones", "Throttling"}, {"route53", "ListHostedZones", "Throttling"}, {"route53", "ListHostedZones", ""}}
+	if !slices.Equal(last, want) {
+		t.Fatalf("last calls = %+v, want %+v", last, want)
+	}
 }
 
 func equal(a, b []string) bool {

@@ -283,7 +283,7 @@ func (s *Server) serveRoute53(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	action, handler, id := route53Route(r.Method, r.URL.Path)
 	fail := func(e *apiError) {
-		s.log.Info("aws fake request", "service", "route53", "action", action, "error", e.code)
+		s.record("route53", action, e.code)
 		writeQueryError(w, requestID, e)
 	}
 	body, err := readBody(r)
@@ -328,7 +328,7 @@ func (s *Server) serveRoute53(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var batch *changeBatchError
 		if errors.As(err, &batch) {
-			s.log.Info("aws fake request", "service", "route53", "action", action, "error", "InvalidChangeBatch")
+			s.record("route53", action, "InvalidChangeBatch")
 			writeInvalidChangeBatch(w, requestID, batch.messages)
 			return
 		}
@@ -349,7 +349,7 @@ func (s *Server) serveRoute53(w http.ResponseWriter, r *http.Request) {
 		fail(errorf(500, "InternalFailure", "encode %s response: %v", action, err))
 		return
 	}
-	s.log.Info("aws fake request", "service", "route53", "action", action)
+	s.record("route53", action, "")
 	w.Header().Set("x-amzn-RequestId", requestID)
 	writeXML(w, req.status, b)
 }

@@ -13,7 +13,7 @@ const stsNamespace = "https://sts.amazonaws.com/doc/2011-06-15/"
 func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	fail := func(action string, e *apiError) {
-		s.log.Info("aws fake request", "service", "sts", "action", action, "error", e.code)
+		s.record("sts", action, e.code)
 		writeQueryError(w, requestID, e)
 	}
 	body, err := readBody(r)
@@ -59,7 +59,7 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
 		fail(action, errorf(400, "Throttling", "Rate exceeded"))
 		return
 	}
-	s.log.Info("aws fake request", "service", "sts", "action", action)
+	s.record("sts", action, "")
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<GetCallerIdentityResponse xmlns="%s"><GetCallerIdentityResult>`, stsNamespace)
 	fmt.Fprintf(&b, "<Arn>arn:aws:iam::%s:user/%s</Arn><UserId>%s</UserId><Account>%s</Account>",
