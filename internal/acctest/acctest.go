@@ -11,7 +11,6 @@ package acctest
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -146,20 +145,16 @@ func AWSConns(t *testing.T) *aws.Conns {
 	return c
 }
 
-// FakeAWS is a fake of a test's own, with faults, and what reaches it.
+// FakeAWS is a fake of a test's own, with faults. Its ErrorCount says which faults the provider met.
 type FakeAWS struct {
 	*awsfake.Server
-	// Errors counts the error codes the fake answered, by code (throttles and not-founds included).
-	errors *errorCounter
 }
 
 // StartFakeAWS starts a fake for one test (with faults that would disturb other tests sharing a
 // fake) and stops it at the end of the test.
 func StartFakeAWS(t *testing.T, faults awsfake.Faults) *FakeAWS {
 	t.Helper()
-	counter := &errorCounter{codes: map[string]int{}}
-	s := awsfake.StartTest(t, awsfake.Options{Faults: faults, Logger: slog.New(counter)})
-	return &FakeAWS{Server: s, errors: counter}
+	return &FakeAWS{Server: awsfake.StartTest(t, awsfake.Options{Faults: faults})}
 }
 
 // ProviderConfig is a provider block that points the aws block at this fake explicitly (endpoints,
@@ -182,9 +177,6 @@ provider "sandbox" {
 `, f.Region(), key, secret, f.EC2URL(), f.Route53URL(), f.STSURL())
 }
 
-// ErrorCount is how often the fake answered with code.
-func (f *FakeAWS) ErrorCount(code string) int { return f.errors.count(code) }
-
 // Conns are SDK clients of this fake.
 func (f *FakeAWS) Conns(t *testing.T) *aws.Conns {
 	t.Helper()
@@ -198,33 +190,4 @@ func (f *FakeAWS) Conns(t *testing.T) *aws.Conns {
 		t.Fatalf("AWS clients of the fake: %v", err)
 	}
 	return c
-}
-
-// errorCounter is a slog handler that counts the fake's "error" attributes.
-type errorCounter struct {
-	mu    sync.Mutex
-	codes map[string]int
-}
-
-func (c *errorCounter) Enabled(context.Context, slog.Level) bool { return true }
-
-func (c *errorCounter) Handle(_ context.Context, r slog.Record) error {
-	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "error" {
-			c.mu.Lock()
-			c.codes[a.Value.String()]++
-			c.mu.Unlock()
-		}
-		return true
-	})
-	return nil
-}
-
-func (c *errorCounter) WithAttrs([]slog.Attr) slog.Handler { return c }
-func (c *errorCounter) WithGroup(string) slog.Handler      { return c }
-
-func (c *errorCounter) count(code string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.codes[code]
 }
