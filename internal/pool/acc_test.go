@@ -9,8 +9,8 @@ import (
 
 	sdkacctest "github.com/hashicorp/terraform-plugin-testing/helper/acctest"
 
-	"github.com/sandboxstack/terraform-provider-sandbox/internal/client"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/acctest"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/client"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/managerharness"
 )
 

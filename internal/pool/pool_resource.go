@@ -24,6 +24,7 @@ import (
 
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/client"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework/retry"
 )
 
 // PoolNamePattern is what the manager accepts as a pool name: a DNS label, because pools become
@@ -274,7 +275,7 @@ func (r *poolResource) put(ctx context.Context, c *client.Client, plan *poolMode
 	if diags.HasError() || !plan.WaitForReady.ValueBool() {
 		return
 	}
-	waitReady(ctx, c, name, got.Size, timeout, action, diags)
+	waitReady(ctx, c, name, got.Size, timeout, action, r.ProviderData().Timing.Pace(readyPacing), diags)
 }
 
 func (r *poolResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -347,33 +348,41 @@ func addPutError(diags *diag.Diagnostics, c *client.Client, action string, err e
 	addClientError(diags, c, action, err)
 }
 
-// waitReady polls the pool until it has size warm sandboxes or ctx ends.
-func waitReady(ctx context.Context, c *client.Client, name string, size int64, timeout time.Duration, action string, diags *diag.Diagnostics) {
-	interval := 100 * time.Millisecond
+// readyPacing is how waitReady polls: at once, then after 100 ms, doubling up to 2 s.
+var readyPacing = retry.Pacing{Interval: 100 * time.Millisecond, MaxInterval: 2 * time.Second}
+
+// waitReady polls the pool until it has size warm sandboxes or the timeout (ctx's deadline) passes.
+func waitReady(ctx context.Context, c *client.Client, name string, size int64, timeout time.Duration, action string,
+	pacing retry.Pacing, diags *diag.Diagnostics) {
 	var last client.Pool
-	for {
-		p, err := c.GetPool(ctx, name)
-		switch {
-		case err == nil:
+	conf := retry.StateChangeConf[client.Pool]{
+		Pending: []string{"warming"},
+		Target:  []string{"ready"},
+		Refresh: func(ctx context.Context) (client.Pool, string, error) {
+			p, err := c.GetPool(ctx, name)
+			if err != nil {
+				return p, "", err
+			}
 			last = p
 			if p.Ready >= size {
-				return
+				return p, "ready", nil
 			}
 			tflog.Debug(ctx, "waiting for warm sandboxes", map[string]any{"pool": name, "ready": p.Ready, "size": size})
-		case ctx.Err() == nil:
-			addClientError(diags, c, action+" (waiting for warm sandboxes)", err)
-			return
-		}
-		select {
-		case <-ctx.Done():
-			diags.AddError("Sandbox Pool Not Ready",
-				fmt.Sprintf("While %s, the pool had %d of %d warm sandboxes after %s. The manager accepted the settings; "+
-					"its sandboxes of template %q did not all start. Check that the template is available (data source "+
-					"sandbox_templates, field reason) and the manager's log, then apply again; or raise the timeout in the "+
-					"timeouts block, or set wait_for_ready = false.", action, last.Ready, size, timeout, last.Template))
-			return
-		case <-time.After(interval):
-		}
-		interval = min(interval*2, 2*time.Second)
+			return p, "warming", nil
+		},
+		Timeout: timeout,
+		Pacing:  pacing,
+	}
+	_, err := conf.Wait(ctx)
+	switch {
+	case err == nil:
+	case retry.IsTimeout(err):
+		diags.AddError("Sandbox Pool Not Ready",
+			fmt.Sprintf("While %s, the pool had %d of %d warm sandboxes after %s. The manager accepted the settings; "+
+				"its sandboxes of template %q did not all start. Check that the template is available (data source "+
+				"sandbox_templates, field reason) and the manager's log, then apply again; or raise the timeout in the "+
+				"timeouts block, or set wait_for_ready = false.", action, last.Ready, size, timeout, last.Template))
+	default:
+		addClientError(diags, c, action+" (waiting for warm sandboxes)", err)
 	}
 }
