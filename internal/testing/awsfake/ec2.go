@@ -30,6 +30,7 @@ var ec2Actions = map[string]ec2Handler{
 	"DescribeSecurityGroups":        (*Server).describeSecurityGroups,
 	"DescribeSecurityGroupRules":    (*Server).describeSecurityGroupRules,
 	"DeleteSecurityGroup":           (*Server).deleteSecurityGroup,
+	"ModifySecurityGroupRules":      (*Server).modifySecurityGroupRules,
 	"AuthorizeSecurityGroupIngress": func(s *Server, p params) (any, error) { return s.authorize(p, false) },
 	"AuthorizeSecurityGroupEgress":  func(s *Server, p params) (any, error) { return s.authorize(p, true) },
 	"RevokeSecurityGroupIngress":    func(s *Server, p params) (any, error) { return s.revoke(p, false) },

@@ -235,6 +235,41 @@ func normalizeProtocol(raw string) (string, error) {
 	}
 }
 
+// ruleShape reads and validates a rule's IpProtocol, FromPort and ToPort: TCP and UDP need both ports,
+// ICMP takes type and code (-1 for any), every other protocol covers all ports (-1).
+func ruleShape(p params) (proto string, from, to int32, err error) {
+	if proto, err = normalizeProtocol(p.get("IpProtocol")); err != nil {
+		return "", 0, 0, err
+	}
+	from, fromSet, err := p.int32("FromPort")
+	if err != nil {
+		return "", 0, 0, err
+	}
+	to, toSet, err := p.int32("ToPort")
+	if err != nil {
+		return "", 0, 0, err
+	}
+	switch proto {
+	case "tcp", "udp":
+		if !fromSet || !toSet || from < 0 || to > 65535 || from > to {
+			return "", 0, 0, errorf(400, "InvalidParameterValue", "Invalid value for portRange. Must specify both from and to ports with TCP/UDP, 0-65535, from <= to (got %d-%d).", from, to)
+		}
+	case "icmp", "icmpv6":
+		if !fromSet {
+			from = -1
+		}
+		if !toSet {
+			to = -1
+		}
+		if from < -1 || from > 255 || to < -1 || to > 255 {
+			return "", 0, 0, errorf(400, "InvalidParameterValue", "Invalid value for ICMP type/code (%d/%d).", from, to)
+		}
+	default:
+		from, to = -1, -1
+	}
+	return proto, from, to, nil
+}
+
 // expandPermissions turns IpPermissions (or the legacy top-level CidrIp/IpProtocol/ports) into one rule
 // per source, validated.
 func (s *Server) expandPermissions(p params, g *sgRec, egress bool) ([]SecurityGroupRule, error) {
@@ -247,35 +282,9 @@ func (s *Server) expandPermissions(p params, g *sgRec, egress bool) ([]SecurityG
 	}
 	var out []SecurityGroupRule
 	for _, perm := range perms {
-		proto, err := normalizeProtocol(perm.get("IpProtocol"))
+		proto, from, to, err := ruleShape(perm)
 		if err != nil {
 			return nil, err
-		}
-		from, fromSet, err := perm.int32("FromPort")
-		if err != nil {
-			return nil, err
-		}
-		to, toSet, err := perm.int32("ToPort")
-		if err != nil {
-			return nil, err
-		}
-		switch proto {
-		case "tcp", "udp":
-			if !fromSet || !toSet || from < 0 || to > 65535 || from > to {
-				return nil, errorf(400, "InvalidParameterValue", "Invalid value for portRange. Must specify both from and to ports with TCP/UDP, 0-65535, from <= to (got %d-%d).", from, to)
-			}
-		case "icmp", "icmpv6":
-			if !fromSet {
-				from = -1
-			}
-			if !toSet {
-				to = -1
-			}
-			if from < -1 || from > 255 || to < -1 || to > 255 {
-				return nil, errorf(400, "InvalidParameterValue", "Invalid value for ICMP type/code (%d/%d).", from, to)
-			}
-		default:
-			from, to = -1, -1
 		}
 		base := SecurityGroupRule{GroupID: g.ID, Egress: egress, Protocol: proto, FromPort: from, ToPort: to}
 		before := len(out)
@@ -427,6 +436,69 @@ func (s *Server) revoke(p params, egress bool) (any, error) {
 		out.Revoked = append(out.Revoked, id)
 	}
 	return out, nil
+}
+
+// modifySecurityGroupRules replaces rules in place, keeping their IDs and direction.
+func (s *Server) modifySecurityGroupRules(p params) (any, error) {
+	g, err := s.group(p)
+	if err != nil {
+		return nil, err
+	}
+	updates := p.structs("SecurityGroupRule")
+	if len(updates) == 0 {
+		return nil, missingParameter("securityGroupRules")
+	}
+	replaced := map[string]SecurityGroupRule{}
+	for _, u := range updates {
+		id := u.get("SecurityGroupRuleId")
+		old, ok := s.st.rules[id]
+		if !ok || old.GroupID != g.ID {
+			return nil, errorf(400, "InvalidSecurityGroupRuleId.NotFound", "The security group rule ID '%s' does not exist", id)
+		}
+		req := params{v: p.v, prefix: u.prefix + "SecurityGroupRule."}
+		proto, from, to, err := ruleShape(req)
+		if err != nil {
+			return nil, err
+		}
+		r := old.SecurityGroupRule
+		r.Protocol, r.FromPort, r.ToPort, r.Description = proto, from, to, req.get("Description")
+		r.CIDRIPv4, r.CIDRIPv6, r.PrefixListID, r.ReferencedGroupID = req.get("CidrIpv4"), req.get("CidrIpv6"), req.get("PrefixListId"), req.get("ReferencedGroupId")
+		sources := 0
+		for _, v := range []string{r.CIDRIPv4, r.CIDRIPv6, r.PrefixListID, r.ReferencedGroupID} {
+			if v != "" {
+				sources++
+			}
+		}
+		if sources != 1 {
+			return nil, errorf(400, "InvalidParameterValue", "A security group rule needs exactly one of CidrIpv4, CidrIpv6, PrefixListId or ReferencedGroupId, got %d", sources)
+		}
+		if pr, ok := parseCIDR(r.CIDRIPv4); r.CIDRIPv4 != "" && (!ok || !pr.Addr().Is4()) {
+			return nil, errorf(400, "InvalidParameterValue", "CIDR block %s is malformed", r.CIDRIPv4)
+		}
+		if pr, ok := parseCIDR(r.CIDRIPv6); r.CIDRIPv6 != "" && (!ok || !pr.Addr().Is6()) {
+			return nil, errorf(400, "InvalidParameterValue", "CIDR block %s is malformed", r.CIDRIPv6)
+		}
+		if _, ok := s.st.groups[r.ReferencedGroupID]; r.ReferencedGroupID != "" && !ok {
+			return nil, groupKind.notFound([]string{r.ReferencedGroupID})
+		}
+		replaced[id] = r
+	}
+	keys := map[string]string{}
+	for _, r := range s.st.groupRules(g.ID) {
+		if _, changing := replaced[r.ID]; !changing {
+			keys[ruleKey(r.SecurityGroupRule)] = r.ID
+		}
+	}
+	for id, r := range replaced {
+		if other, dup := keys[ruleKey(r)]; dup && other != id {
+			return nil, errorf(400, "InvalidPermission.Duplicate", "the specified rule %q already exists", describeRule(r))
+		}
+		keys[ruleKey(r)] = id
+	}
+	for id, r := range replaced {
+		s.st.rules[id].SecurityGroupRule = r
+	}
+	return xReturn{true}, nil
 }
 
 func (s *Server) deleteSecurityGroup(p params) (any, error) {

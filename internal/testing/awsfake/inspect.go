@@ -106,6 +106,7 @@ func (s *Server) HostedZones() []HostedZone {
 	for _, z := range sortedValues(s.st.zones, func(z *zoneRec) int { return z.seq }) {
 		c := z.HostedZone
 		c.NameServers = slices.Clone(z.NameServers)
+		c.Tags = maps.Clone(z.Tags)
 		out = append(out, c)
 	}
 	return out

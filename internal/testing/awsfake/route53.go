@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -25,6 +26,7 @@ type HostedZone struct {
 	VPCID           string // the associated VPC of a private zone
 	VPCRegion       string
 	NameServers     []string
+	Tags            map[string]string
 }
 
 // RecordSet is one Route 53 record set. Name is fully qualified, lower case, and holds '*' itself (the API
@@ -273,6 +275,10 @@ func route53Route(method, path string) (string, r53Handler, string) {
 		return "ChangeResourceRecordSets", (*Server).changeResourceRecordSets, parts[1]
 	case len(parts) == 3 && parts[0] == "hostedzone" && parts[2] == "rrset" && method == http.MethodGet:
 		return "ListResourceRecordSets", (*Server).listResourceRecordSets, parts[1]
+	case len(parts) == 3 && parts[0] == "tags" && method == http.MethodPost:
+		return "ChangeTagsForResource", (*Server).changeTagsForResource, parts[1] + "/" + parts[2]
+	case len(parts) == 3 && parts[0] == "tags" && method == http.MethodGet:
+		return "ListTagsForResource", (*Server).listTagsForResource, parts[1] + "/" + parts[2]
 	case len(parts) == 2 && parts[0] == "change" && method == http.MethodGet:
 		return "GetChange", (*Server).getChange, parts[1]
 	}
@@ -430,7 +436,7 @@ func (s *Server) createHostedZone(req *r53Request) (any, []RecordChange, error) 
 	}
 	z := &zoneRec{HostedZone: HostedZone{
 		ID: "Z" + strings.ToUpper(randomID("", 20)), Name: name, CallerReference: in.CallerReference,
-		Comment: in.Config.Comment, Private: private, VPCID: in.VPC.ID, VPCRegion: in.VPC.Region,
+		Comment: in.Config.Comment, Private: private, VPCID: in.VPC.ID, VPCRegion: in.VPC.Region, Tags: map[string]string{},
 	}, meta: s.st.nextMeta(false), sets: map[string]*RecordSet{}}
 	sum := hexSHA256([]byte(z.ID))
 	n, _ := strconv.ParseUint(sum[:4], 16, 16)
@@ -926,6 +932,75 @@ func (s *Server) listResourceRecordSets(req *r53Request) (any, []RecordChange, e
 			break
 		}
 		out.Sets = append(out.Sets, sets[i].wire())
+	}
+	return out, nil, nil
+}
+
+// --- tags --------------------------------------------------------------------------------------------
+
+type xR53Tag struct {
+	Key   string `xml:"Key"`
+	Value string `xml:"Value"`
+}
+
+// taggedZone resolves the "{ResourceType}/{ResourceId}" of the tag operations; only hosted zones are modelled.
+func (s *Server) taggedZone(resource string) (*zoneRec, error) {
+	typ, id, _ := strings.Cut(resource, "/")
+	if typ != "hostedzone" {
+		return nil, invalidInput("The fake models tags of hosted zones only, not %q", typ)
+	}
+	return s.zone(id)
+}
+
+func (s *Server) changeTagsForResource(req *r53Request) (any, []RecordChange, error) {
+	z, err := s.taggedZone(req.zoneID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var in struct {
+		Add    []xR53Tag `xml:"AddTags>Tag"`
+		Remove []string  `xml:"RemoveTagKeys>Key"`
+	}
+	if err := xml.Unmarshal(req.body, &in); err != nil {
+		return nil, nil, invalidInput("Invalid XML: %v", err)
+	}
+	if len(in.Add) > 10 || len(in.Remove) > 10 {
+		return nil, nil, invalidInput("At most 10 tags can be added and 10 removed per request")
+	}
+	tags := maps.Clone(z.Tags)
+	for _, k := range in.Remove {
+		delete(tags, k)
+	}
+	for _, t := range in.Add {
+		if t.Key == "" || strings.HasPrefix(strings.ToLower(t.Key), "aws:") || len(t.Key) > 128 || len(t.Value) > 256 {
+			return nil, nil, invalidInput("Invalid tag key %q", t.Key)
+		}
+		tags[t.Key] = t.Value
+	}
+	if len(tags) > 50 {
+		return nil, nil, invalidInput("A hosted zone can have at most 50 tags")
+	}
+	z.Tags = tags
+	return struct {
+		XMLName xml.Name `xml:"ChangeTagsForResourceResponse"`
+		Xmlns   string   `xml:"xmlns,attr"`
+	}{Xmlns: route53Namespace}, nil, nil
+}
+
+func (s *Server) listTagsForResource(req *r53Request) (any, []RecordChange, error) {
+	z, err := s.taggedZone(req.zoneID)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := struct {
+		XMLName xml.Name  `xml:"ListTagsForResourceResponse"`
+		Xmlns   string    `xml:"xmlns,attr"`
+		Type    string    `xml:"ResourceTagSet>ResourceType"`
+		ID      string    `xml:"ResourceTagSet>ResourceId"`
+		Tags    []xR53Tag `xml:"ResourceTagSet>Tags>Tag"`
+	}{Xmlns: route53Namespace, Type: "hostedzone", ID: z.ID}
+	for _, t := range xTags(z.Tags) {
+		out.Tags = append(out.Tags, xR53Tag{t.Key, t.Value})
 	}
 	return out, nil, nil
 }

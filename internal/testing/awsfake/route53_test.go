@@ -117,6 +117,27 @@ func TestHostedZones(t *testing.T) {
 	}
 }
 
+func TestHostedZoneTags(t *testing.T) {
+	s, c := start(t, awsfake.Options{})
+	zoneID := strings.TrimPrefix(aws.ToString(createZone(t, c, "tags.example.test").HostedZone.Id), "/hostedzone/")
+	must(c.route53.ChangeTagsForResource(ctx, &route53.ChangeTagsForResourceInput{
+		ResourceType: r53types.TagResourceTypeHostedzone, ResourceId: &zoneID,
+		AddTags: []r53types.Tag{{Key: aws.String("Name"), Value: aws.String("sbx")}, {Key: aws.String("env"), Value: aws.String("test")}},
+	}))
+	must(c.route53.ChangeTagsForResource(ctx, &route53.ChangeTagsForResourceInput{
+		ResourceType: r53types.TagResourceTypeHostedzone, ResourceId: &zoneID, RemoveTagKeys: []string{"env"},
+	}))
+	set := must(c.route53.ListTagsForResource(ctx, &route53.ListTagsForResourceInput{ResourceType: r53types.TagResourceTypeHostedzone, ResourceId: &zoneID})).ResourceTagSet
+	if aws.ToString(set.ResourceId) != zoneID || len(set.Tags) != 1 || aws.ToString(set.Tags[0].Value) != "sbx" {
+		t.Fatalf("tags = %+v", set)
+	}
+	if tags := s.HostedZones()[0].Tags; len(tags) != 1 || tags["Name"] != "sbx" {
+		t.Fatalf("inspected tags = %v", tags)
+	}
+	_, err := c.route53.ListTagsForResource(ctx, &route53.ListTagsForResourceInput{ResourceType: r53types.TagResourceTypeHostedzone, ResourceId: aws.String("ZNOSUCHZONE")})
+	wantCode(t, err, "NoSuchHostedZone")
+}
+
 func TestPrivateZoneNeedsKnownVPC(t *testing.T) {
 	s, c := start(t, awsfake.Options{})
 	_, err := c.route53.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{

@@ -127,3 +127,33 @@ func TestSecurityGroupRules(t *testing.T) {
 		}
 	}
 }
+
+func TestModifySecurityGroupRules(t *testing.T) {
+	_, c := start(t, awsfake.Options{})
+	vpcID := aws.ToString(must(c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.7.0.0/16")})).Vpc.VpcId)
+	groupID := aws.ToString(must(c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{VpcId: &vpcID, GroupName: aws.String("g"), Description: aws.String("g")})).GroupId)
+	rules := must(c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+		GroupId: &groupID, IpPermissions: []types.IpPermission{tcp(22, "10.0.0.0/8"), tcp(80, "10.0.0.0/8")},
+	})).SecurityGroupRules
+	ssh, http := rules[0].SecurityGroupRuleId, rules[1].SecurityGroupRuleId
+
+	must(c.ec2.ModifySecurityGroupRules(ctx, &ec2.ModifySecurityGroupRulesInput{GroupId: &groupID, SecurityGroupRules: []types.SecurityGroupRuleUpdate{{
+		SecurityGroupRuleId: ssh,
+		SecurityGroupRule: &types.SecurityGroupRuleRequest{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(2222), ToPort: aws.Int32(2222),
+			CidrIpv4: aws.String("192.168.0.0/16"), Description: aws.String("ssh")},
+	}}}))
+	got := must(c.ec2.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{SecurityGroupRuleIds: []string{*ssh}})).SecurityGroupRules[0]
+	if aws.ToInt32(got.FromPort) != 2222 || aws.ToString(got.CidrIpv4) != "192.168.0.0/16" || aws.ToString(got.Description) != "ssh" || aws.ToBool(got.IsEgress) {
+		t.Fatalf("modified rule = %+v", got)
+	}
+	_, err := c.ec2.ModifySecurityGroupRules(ctx, &ec2.ModifySecurityGroupRulesInput{GroupId: &groupID, SecurityGroupRules: []types.SecurityGroupRuleUpdate{{
+		SecurityGroupRuleId: http,
+		SecurityGroupRule:   &types.SecurityGroupRuleRequest{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(2222), ToPort: aws.Int32(2222), CidrIpv4: aws.String("192.168.0.0/16")},
+	}}})
+	wantCode(t, err, "InvalidPermission.Duplicate")
+	_, err = c.ec2.ModifySecurityGroupRules(ctx, &ec2.ModifySecurityGroupRulesInput{GroupId: &groupID, SecurityGroupRules: []types.SecurityGroupRuleUpdate{{
+		SecurityGroupRuleId: aws.String("sgr-00000000000000000"),
+		SecurityGroupRule:   &types.SecurityGroupRuleRequest{IpProtocol: aws.String("-1"), CidrIpv4: aws.String("0.0.0.0/0")},
+	}}})
+	wantCode(t, err, "InvalidSecurityGroupRuleId.NotFound")
+}
