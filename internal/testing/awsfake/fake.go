@@ -83,6 +83,8 @@ type Server struct {
 	throttleNext      map[string]int
 	signedRequests    int
 	sink              RecordSink
+	undelivered       []delivery
+	deliverMu         sync.Mutex // serialises RecordSink calls
 	calls             []Call
 	st                *state
 }

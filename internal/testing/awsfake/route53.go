@@ -85,8 +85,10 @@ type RecordChange struct {
 	Set     RecordSet
 }
 
-// RecordSink hears about every record set change the Route 53 fake applies, after the batch commits, in
-// order. A test DNS server (such as challtestsrv) implements it to serve what Route 53 would.
+// RecordSink hears about every record set change the Route 53 fake applies (including a new zone's NS and
+// SOA sets and their removal with the zone): in the order applied, one call at a time, and before the
+// request that made the change is answered. A test DNS server (such as challtestsrv) implements it to serve
+// what Route 53 would. A sink may call the Server's methods.
 type RecordSink interface {
 	RecordSetChanged(RecordChange)
 }
@@ -329,8 +331,13 @@ func (s *Server) serveRoute53(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, changes, err := handler(s, req)
-	sink := s.sink
+	if s.sink != nil {
+		for _, c := range changes {
+			s.undelivered = append(s.undelivered, delivery{s.sink, c})
+		}
+	}
 	s.mu.Unlock()
+	s.deliverChanges()
 	if err != nil {
 		var batch *changeBatchError
 		if errors.As(err, &batch) {
@@ -345,11 +352,6 @@ func (s *Server) serveRoute53(w http.ResponseWriter, r *http.Request) {
 		fail(ae)
 		return
 	}
-	if sink != nil {
-		for _, c := range changes {
-			sink.RecordSetChanged(c)
-		}
-	}
 	b, err := xml.Marshal(out)
 	if err != nil {
 		fail(errorf(500, "InternalFailure", "encode %s response: %v", action, err))
@@ -358,6 +360,31 @@ func (s *Server) serveRoute53(w http.ResponseWriter, r *http.Request) {
 	s.record("route53", action, "")
 	w.Header().Set("x-amzn-RequestId", requestID)
 	writeXML(w, req.status, b)
+}
+
+// delivery is a change waiting to be told to the sink that was set when it was applied.
+type delivery struct {
+	sink   RecordSink
+	change RecordChange
+}
+
+// deliverChanges tells sinks about applied changes in the order they were applied, outside s.mu (so a sink
+// may call the Server) and before the request that made them is answered.
+func (s *Server) deliverChanges() {
+	s.deliverMu.Lock()
+	defer s.deliverMu.Unlock()
+	for {
+		s.mu.Lock()
+		queue := s.undelivered
+		s.undelivered = nil
+		s.mu.Unlock()
+		if len(queue) == 0 {
+			return
+		}
+		for _, d := range queue {
+			d.sink.RecordSetChanged(d.change)
+		}
+	}
 }
 
 type changeBatchError struct{ messages []string }

@@ -299,6 +299,9 @@ func TestChangePropagation(t *testing.T) {
 	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
 	s, c := start(t, awsfake.Options{Now: clock, Faults: awsfake.Faults{ChangePendingReads: 2}})
 	zoneID := aws.ToString(createZone(t, c, "sbx.example.test").HostedZone.Id)
+	// A sink may call back into the fake; it sees the change already applied.
+	var seen []int
+	s.SetRecordSink(awsfake.RecordSinkFunc(func(ch awsfake.RecordChange) { seen = append(seen, len(s.RecordSets(ch.ZoneID))) }))
 	set := r53types.ResourceRecordSet{Name: aws.String("a.sbx.example.test"), Type: r53types.RRTypeA, TTL: aws.Int64(60), ResourceRecords: records("192.0.2.1")}
 	info := must(c.route53.ChangeResourceRecordSets(ctx, changeIn(zoneID, change(r53types.ChangeActionCreate, set)))).ChangeInfo
 	if !aws.ToTime(info.SubmittedAt).Equal(now) {
@@ -310,6 +313,9 @@ func TestChangePropagation(t *testing.T) {
 	}
 	if !slices.Equal(statuses, []r53types.ChangeStatus{"PENDING", "PENDING", "INSYNC"}) {
 		t.Fatalf("statuses = %v", statuses)
+	}
+	if !slices.Equal(seen, []int{3}) {
+		t.Fatalf("sink saw zones of %v sets, want [3]", seen)
 	}
 
 	s.SetFaults(awsfake.Faults{ChangePendingFor: time.Minute})
