@@ -1027,7 +1027,7 @@ func (s *Server) listTagsForResource(req *r53Request) (any, []RecordChange, erro
 		Tags    []xR53Tag `xml:"ResourceTagSet>Tags>Tag"`
 	}{Xmlns: route53Namespace, Type: "hostedzone", ID: z.ID}
 	for _, t := range xTags(z.Tags) {
-		out.Tags = append(out.Tags, xR53Tag{t.Key, t.Value})
+		out.Tags = append(out.Tags, xR53Tag(t))
 	}
 	return out, nil, nil
 }
