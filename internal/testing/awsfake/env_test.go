@@ -31,12 +31,12 @@ func TestEnvironment(t *testing.T) {
 	if cfg.Region != "ap-southeast-2" {
 		t.Fatalf("region %q", cfg.Region)
 	}
-	who := must(sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+	who := ok(sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})).must(t)
 	if aws.ToString(who.Account) != s.AccountID() {
 		t.Fatalf("account %s", aws.ToString(who.Account))
 	}
-	if n := len(must(ec2.NewFromConfig(cfg).DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})).Vpcs); n != 1 {
+	if n := len(ok(ec2.NewFromConfig(cfg).DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})).must(t).Vpcs); n != 1 {
 		t.Fatalf("%d VPCs, want the default one", n)
 	}
-	must(route53.NewFromConfig(cfg).ListHostedZones(ctx, &route53.ListHostedZonesInput{}))
+	ok(route53.NewFromConfig(cfg).ListHostedZones(ctx, &route53.ListHostedZonesInput{})).must(t)
 }

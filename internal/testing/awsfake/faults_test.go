@@ -17,21 +17,21 @@ import (
 
 func TestEventualConsistency(t *testing.T) {
 	_, c := start(t, awsfake.Options{Faults: awsfake.Faults{NotFoundReads: 2}})
-	id := aws.ToString(must(c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.9.0.0/16")})).Vpc.VpcId)
+	id := aws.ToString(ok(c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.9.0.0/16")})).must(t).Vpc.VpcId)
 	for i := range 2 {
 		_, err := c.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{id}})
 		if errorCode(err) != "InvalidVpcID.NotFound" {
 			t.Fatalf("read %d of a new VPC: %v, want InvalidVpcID.NotFound", i+1, err)
 		}
 	}
-	must(c.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{id}}))
+	ok(c.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{id}})).must(t)
 
 	// Filtered describes leave a hidden resource out instead of failing.
-	sg := aws.ToString(must(c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{VpcId: &id, GroupName: aws.String("g"), Description: aws.String("g")})).GroupId)
+	sg := aws.ToString(ok(c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{VpcId: &id, GroupName: aws.String("g"), Description: aws.String("g")})).must(t).GroupId)
 	filter := &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{{Name: aws.String("group-id"), Values: []string{sg}}}}
 	counts := []int{}
 	for range 3 {
-		counts = append(counts, len(must(c.ec2.DescribeSecurityGroups(ctx, filter)).SecurityGroups))
+		counts = append(counts, len(ok(c.ec2.DescribeSecurityGroups(ctx, filter)).must(t).SecurityGroups))
 	}
 	if counts[0] != 0 || counts[1] != 0 || counts[2] != 1 {
 		t.Fatalf("filtered reads saw %v groups, want [0 0 1]", counts)
@@ -55,7 +55,7 @@ func TestThrottling(t *testing.T) {
 	s.ThrottleNext("GetCallerIdentity", 1)
 	_, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	wantCode(t, err, "Throttling")
-	must(c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+	ok(c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})).must(t)
 
 	s.ThrottleNext("ListHostedZones", 1)
 	_, err = c.route53.ListHostedZones(ctx, &route53.ListHostedZonesInput{})
@@ -77,9 +77,9 @@ func TestThrottling(t *testing.T) {
 	}
 	retrying := newClients(s, cfg)
 	s.ThrottleNext("DescribeVpcs", 2)
-	must(retrying.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{}))
+	ok(retrying.ec2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})).must(t)
 	s.ThrottleNext("ListHostedZones", 2)
-	must(retrying.route53.ListHostedZones(ctx, &route53.ListHostedZonesInput{}))
+	ok(retrying.route53.ListHostedZones(ctx, &route53.ListHostedZonesInput{})).must(t)
 
 	// The journal shows what the client met: 2 + 1 + 2 EC2 throttles, and the retries that got through.
 	if n := s.ErrorCount("RequestLimitExceeded"); n != 4 {
@@ -107,14 +107,14 @@ func equal(a, b []string) bool {
 
 func TestDependencyViolations(t *testing.T) {
 	s, c := start(t, awsfake.Options{Faults: awsfake.Faults{DependencyViolationOnFirstDelete: true}})
-	vpc := aws.ToString(must(c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.4.0.0/16")})).Vpc.VpcId)
-	sub := aws.ToString(must(c.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: &vpc, CidrBlock: aws.String("10.4.0.0/20")})).Subnet.SubnetId)
-	sg := aws.ToString(must(c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{VpcId: &vpc, GroupName: aws.String("g"), Description: aws.String("g")})).GroupId)
+	vpc := aws.ToString(ok(c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.4.0.0/16")})).must(t).Vpc.VpcId)
+	sub := aws.ToString(ok(c.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: &vpc, CidrBlock: aws.String("10.4.0.0/20")})).must(t).Subnet.SubnetId)
+	sg := aws.ToString(ok(c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{VpcId: &vpc, GroupName: aws.String("g"), Description: aws.String("g")})).must(t).GroupId)
 
 	// First attempt of each delete fails once, like a lingering ENI; the retry succeeds.
 	_, err := c.ec2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: &sub})
 	wantCode(t, err, "DependencyViolation")
-	must(c.ec2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: &sub}))
+	ok(c.ec2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: &sub})).must(t)
 
 	// A pinned resource stays undeletable until unpinned.
 	s.Pin(sg)
@@ -123,11 +123,11 @@ func TestDependencyViolations(t *testing.T) {
 		wantCode(t, err, "DependencyViolation")
 	}
 	s.Unpin(sg)
-	must(c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &sg}))
+	ok(c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &sg})).must(t)
 
 	_, err = c.ec2.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: &vpc})
 	wantCode(t, err, "DependencyViolation")
-	must(c.ec2.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: &vpc}))
+	ok(c.ec2.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: &vpc})).must(t)
 	if left := s.Leftovers(); len(left) != 0 {
 		t.Fatalf("leftovers %v", left)
 	}
@@ -135,8 +135,8 @@ func TestDependencyViolations(t *testing.T) {
 
 func TestDriftOutOfBand(t *testing.T) {
 	s, c := start(t, awsfake.Options{})
-	vpc := aws.ToString(must(c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.5.0.0/16")})).Vpc.VpcId)
-	must(c.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: &vpc, CidrBlock: aws.String("10.5.0.0/24")}))
+	vpc := aws.ToString(ok(c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.5.0.0/16")})).must(t).Vpc.VpcId)
+	ok(c.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: &vpc, CidrBlock: aws.String("10.5.0.0/24")})).must(t)
 	if err := s.DeleteOutOfBand(vpc); err != nil {
 		t.Fatal(err)
 	}

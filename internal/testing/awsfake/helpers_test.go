@@ -3,7 +3,6 @@ package awsfake_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -62,13 +61,21 @@ func wantCode(t *testing.T, err error, code string) {
 	}
 }
 
-// must unwraps a call that the test expects to succeed; a failure panics, which fails the test with the
-// error and the line of the call.
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(fmt.Sprintf("unexpected error: %v", err))
+// result carries a call's two results, so ok(c.ec2.DescribeVpcs(…)).must(t) reads as one expression.
+type result[T any] struct {
+	v   T
+	err error
+}
+
+func ok[T any](v T, err error) result[T] { return result[T]{v, err} }
+
+// must returns the value of a call the test expects to succeed, and fails the test otherwise.
+func (r result[T]) must(t *testing.T) T {
+	t.Helper()
+	if r.err != nil {
+		t.Fatalf("unexpected error: %v", r.err)
 	}
-	return v
+	return r.v
 }
 
 var ctx = context.Background()

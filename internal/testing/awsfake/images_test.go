@@ -20,16 +20,16 @@ func TestDescribeImages(t *testing.T) {
 		{Name: aws.String("architecture"), Values: []string{"x86_64"}},
 		{Name: aws.String("state"), Values: []string{"available"}},
 	}}
-	imgs := must(ce.ec2.DescribeImages(ctx, ubuntu)).Images
+	imgs := ok(ce.ec2.DescribeImages(ctx, ubuntu)).must(t).Images
 	if len(imgs) != 2 {
 		t.Fatalf("found %d ubuntu amd64 images, want 2", len(imgs))
 	}
-	westImgs := must(cw.ec2.DescribeImages(ctx, ubuntu)).Images
+	westImgs := ok(cw.ec2.DescribeImages(ctx, ubuntu)).must(t).Images
 	if len(westImgs) != 2 || aws.ToString(westImgs[0].ImageId) == aws.ToString(imgs[0].ImageId) {
 		t.Fatal("the same image must have a different ID in another region")
 	}
 
-	amazon := must(ce.ec2.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"amazon"}})).Images
+	amazon := ok(ce.ec2.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"amazon"}})).must(t).Images
 	for _, img := range amazon {
 		if aws.ToString(img.ImageOwnerAlias) != "amazon" || !strings.HasPrefix(aws.ToString(img.Name), "al2023-") {
 			t.Fatalf("owner amazon returned %s", aws.ToString(img.Name))
@@ -37,12 +37,12 @@ func TestDescribeImages(t *testing.T) {
 	}
 
 	osworld := &ec2.DescribeImagesInput{Filters: []types.Filter{{Name: aws.String("name"), Values: []string{"osworld-*"}}}}
-	found := must(ce.ec2.DescribeImages(ctx, osworld)).Images
-	if len(found) != 1 || len(must(cw.ec2.DescribeImages(ctx, osworld)).Images) != 0 {
+	found := ok(ce.ec2.DescribeImages(ctx, osworld)).must(t).Images
+	if len(found) != 1 || len(ok(cw.ec2.DescribeImages(ctx, osworld)).must(t).Images) != 0 {
 		t.Fatal("the OSWorld-style image must exist in us-east-1 only")
 	}
 	id := aws.ToString(found[0].ImageId)
-	byID := must(ce.ec2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})).Images
+	byID := ok(ce.ec2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})).must(t).Images
 	if len(byID) != 1 || aws.ToString(byID[0].RootDeviceName) == "" || len(byID[0].BlockDeviceMappings) != 1 {
 		t.Fatalf("by ID = %+v", byID)
 	}
@@ -52,7 +52,7 @@ func TestDescribeImages(t *testing.T) {
 	wantCode(t, err, "InvalidAMIID.Malformed")
 
 	own := east.AddImage(awsfake.Image{Name: "sandbox-node-1", Architecture: "arm64"})
-	self := must(ce.ec2.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"self"}})).Images
+	self := ok(ce.ec2.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"self"}})).must(t).Images
 	if len(self) != 1 || aws.ToString(self[0].ImageId) != own.ID {
 		t.Fatalf("owner self = %+v", self)
 	}

@@ -18,9 +18,9 @@ import (
 
 func createZone(t *testing.T, c clients, name string) *route53.CreateHostedZoneOutput {
 	t.Helper()
-	return must(c.route53.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{
+	return ok(c.route53.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{
 		Name: aws.String(name), CallerReference: aws.String("ref-" + name + time.Now().String()),
-	}))
+	})).must(t)
 }
 
 func change(action r53types.ChangeAction, set r53types.ResourceRecordSet) *route53.ChangeResourceRecordSetsInput {
@@ -56,10 +56,10 @@ func invalidChangeBatch(t *testing.T, err error) []string {
 
 func TestHostedZones(t *testing.T) {
 	s, c := start(t, awsfake.Options{})
-	out := must(c.route53.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{
+	out := ok(c.route53.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{
 		Name: aws.String("Sbx.Example.Test"), CallerReference: aws.String("r1"),
 		HostedZoneConfig: &r53types.HostedZoneConfig{Comment: aws.String("sandboxes")},
-	}))
+	})).must(t)
 	zoneID := aws.ToString(out.HostedZone.Id)
 	if !strings.HasPrefix(zoneID, "/hostedzone/Z") || aws.ToString(out.HostedZone.Name) != "sbx.example.test." ||
 		len(out.DelegationSet.NameServers) != 4 || out.ChangeInfo.Status != r53types.ChangeStatusPending || aws.ToString(out.Location) == "" {
@@ -72,32 +72,32 @@ func TestHostedZones(t *testing.T) {
 	}
 
 	// The SDK strips /hostedzone/ from IDs; the fake sees the bare ID.
-	got := must(c.route53.GetHostedZone(ctx, &route53.GetHostedZoneInput{Id: &zoneID}))
+	got := ok(c.route53.GetHostedZone(ctx, &route53.GetHostedZoneInput{Id: &zoneID})).must(t)
 	if aws.ToString(got.HostedZone.Config.Comment) != "sandboxes" || aws.ToInt64(got.HostedZone.ResourceRecordSetCount) != 2 {
 		t.Fatalf("get = %+v", got.HostedZone)
 	}
-	sets := must(c.route53.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: &zoneID})).ResourceRecordSets
+	sets := ok(c.route53.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: &zoneID})).must(t).ResourceRecordSets
 	if len(sets) != 2 || sets[0].Type != r53types.RRTypeNs || sets[1].Type != r53types.RRTypeSoa || aws.ToInt64(sets[0].TTL) != 172800 {
 		t.Fatalf("default sets = %+v", sets)
 	}
 
 	createZone(t, c, "a.example.test")
-	byName := must(c.route53.ListHostedZonesByName(ctx, &route53.ListHostedZonesByNameInput{DNSName: aws.String("sbx.example.test")})).HostedZones
+	byName := ok(c.route53.ListHostedZonesByName(ctx, &route53.ListHostedZonesByNameInput{DNSName: aws.String("sbx.example.test")})).must(t).HostedZones
 	if len(byName) == 0 || aws.ToString(byName[0].Id) != zoneID {
 		t.Fatalf("by name = %+v", byName)
 	}
 	var all int
 	p := route53.NewListHostedZonesPaginator(c.route53, &route53.ListHostedZonesInput{MaxItems: aws.Int32(1)})
 	for p.HasMorePages() {
-		all += len(must(p.NextPage(ctx)).HostedZones)
+		all += len(ok(p.NextPage(ctx)).must(t).HostedZones)
 	}
 	if all != 2 {
 		t.Fatalf("paginated %d zones", all)
 	}
 
-	must(c.route53.ChangeResourceRecordSets(ctx, changeIn(zoneID, change(r53types.ChangeActionCreate, r53types.ResourceRecordSet{
+	ok(c.route53.ChangeResourceRecordSets(ctx, changeIn(zoneID, change(r53types.ChangeActionCreate, r53types.ResourceRecordSet{
 		Name: aws.String("www.sbx.example.test"), Type: r53types.RRTypeA, TTL: aws.Int64(60), ResourceRecords: records("192.0.2.1"),
-	}))))
+	})))).must(t)
 	_, err = c.route53.DeleteHostedZone(ctx, &route53.DeleteHostedZoneInput{Id: &zoneID})
 	var notEmpty *r53types.HostedZoneNotEmpty
 	if !errors.As(err, &notEmpty) {
@@ -106,10 +106,10 @@ func TestHostedZones(t *testing.T) {
 	if left := s.Leftovers(); len(left) != 3 {
 		t.Fatalf("leftovers = %v", left)
 	}
-	must(c.route53.ChangeResourceRecordSets(ctx, changeIn(zoneID, change(r53types.ChangeActionDelete, r53types.ResourceRecordSet{
+	ok(c.route53.ChangeResourceRecordSets(ctx, changeIn(zoneID, change(r53types.ChangeActionDelete, r53types.ResourceRecordSet{
 		Name: aws.String("www.sbx.example.test."), Type: r53types.RRTypeA, TTL: aws.Int64(60), ResourceRecords: records("192.0.2.1"),
-	}))))
-	must(c.route53.DeleteHostedZone(ctx, &route53.DeleteHostedZoneInput{Id: &zoneID}))
+	})))).must(t)
+	ok(c.route53.DeleteHostedZone(ctx, &route53.DeleteHostedZoneInput{Id: &zoneID})).must(t)
 	_, err = c.route53.GetHostedZone(ctx, &route53.GetHostedZoneInput{Id: &zoneID})
 	var noZone *r53types.NoSuchHostedZone
 	if !errors.As(err, &noZone) {
@@ -120,14 +120,14 @@ func TestHostedZones(t *testing.T) {
 func TestHostedZoneTags(t *testing.T) {
 	s, c := start(t, awsfake.Options{})
 	zoneID := strings.TrimPrefix(aws.ToString(createZone(t, c, "tags.example.test").HostedZone.Id), "/hostedzone/")
-	must(c.route53.ChangeTagsForResource(ctx, &route53.ChangeTagsForResourceInput{
+	ok(c.route53.ChangeTagsForResource(ctx, &route53.ChangeTagsForResourceInput{
 		ResourceType: r53types.TagResourceTypeHostedzone, ResourceId: &zoneID,
 		AddTags: []r53types.Tag{{Key: aws.String("Name"), Value: aws.String("sbx")}, {Key: aws.String("env"), Value: aws.String("test")}},
-	}))
-	must(c.route53.ChangeTagsForResource(ctx, &route53.ChangeTagsForResourceInput{
+	})).must(t)
+	ok(c.route53.ChangeTagsForResource(ctx, &route53.ChangeTagsForResourceInput{
 		ResourceType: r53types.TagResourceTypeHostedzone, ResourceId: &zoneID, RemoveTagKeys: []string{"env"},
-	}))
-	set := must(c.route53.ListTagsForResource(ctx, &route53.ListTagsForResourceInput{ResourceType: r53types.TagResourceTypeHostedzone, ResourceId: &zoneID})).ResourceTagSet
+	})).must(t)
+	set := ok(c.route53.ListTagsForResource(ctx, &route53.ListTagsForResourceInput{ResourceType: r53types.TagResourceTypeHostedzone, ResourceId: &zoneID})).must(t).ResourceTagSet
 	if aws.ToString(set.ResourceId) != zoneID || len(set.Tags) != 1 || aws.ToString(set.Tags[0].Value) != "sbx" {
 		t.Fatalf("tags = %+v", set)
 	}
@@ -145,16 +145,16 @@ func TestPrivateZoneNeedsKnownVPC(t *testing.T) {
 		VPC: &r53types.VPC{VPCId: aws.String("vpc-00000000000000000"), VPCRegion: r53types.VPCRegion(s.Region())},
 	})
 	wantCode(t, err, "InvalidVPCId")
-	vpc := aws.ToString(must(c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.6.0.0/16")})).Vpc.VpcId)
-	out := must(c.route53.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{
+	vpc := aws.ToString(ok(c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.6.0.0/16")})).must(t).Vpc.VpcId)
+	out := ok(c.route53.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{
 		Name: aws.String("internal.test"), CallerReference: aws.String("p1"),
 		HostedZoneConfig: &r53types.HostedZoneConfig{PrivateZone: true},
 		VPC:              &r53types.VPC{VPCId: &vpc, VPCRegion: r53types.VPCRegion(s.Region())},
-	}))
+	})).must(t)
 	if !out.HostedZone.Config.PrivateZone || out.DelegationSet != nil {
 		t.Fatalf("private zone = %+v", out)
 	}
-	got := must(c.route53.GetHostedZone(ctx, &route53.GetHostedZoneInput{Id: out.HostedZone.Id}))
+	got := ok(c.route53.GetHostedZone(ctx, &route53.GetHostedZoneInput{Id: out.HostedZone.Id})).must(t)
 	if len(got.VPCs) != 1 || aws.ToString(got.VPCs[0].VPCId) != vpc {
 		t.Fatalf("VPCs = %+v", got.VPCs)
 	}
@@ -181,8 +181,8 @@ func TestRecordSets(t *testing.T) {
 	wildcard := r53types.ResourceRecordSet{
 		Name: aws.String("*.sbx.example.test."), Type: r53types.RRTypeA, TTL: aws.Int64(300), ResourceRecords: records("198.51.100.7"),
 	}
-	must(c.route53.ChangeResourceRecordSets(ctx, changeIn(zoneID, change(r53types.ChangeActionCreate, challenge))))
-	must(c.route53.ChangeResourceRecordSets(ctx, changeIn(zoneID, change(r53types.ChangeActionCreate, wildcard))))
+	ok(c.route53.ChangeResourceRecordSets(ctx, changeIn(zoneID, change(r53types.ChangeActionCreate, challenge)))).must(t)
+	ok(c.route53.ChangeResourceRecordSets(ctx, changeIn(zoneID, change(r53types.ChangeActionCreate, wildcard)))).must(t)
 
 	// CREATE of an existing set, DELETE with other values, unquoted TXT, a name outside the zone.
 	_, err := c.route53.ChangeResourceRecordSets(ctx, changeIn(zoneID, change(r53types.ChangeActionCreate, challenge)))
@@ -211,8 +211,8 @@ func TestRecordSets(t *testing.T) {
 	// UPSERT merges a second value (what an ACME client does for *.x and x), and the listing shows \052.
 	merged := challenge
 	merged.ResourceRecords = records(`"token-1"`, `"token-2"`)
-	must(c.route53.ChangeResourceRecordSets(ctx, changeIn(zoneID, change(r53types.ChangeActionUpsert, merged))))
-	sets := must(c.route53.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: &zoneID})).ResourceRecordSets
+	ok(c.route53.ChangeResourceRecordSets(ctx, changeIn(zoneID, change(r53types.ChangeActionUpsert, merged)))).must(t)
+	sets := ok(c.route53.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: &zoneID})).must(t).ResourceRecordSets
 	var names []string
 	for _, rs := range sets {
 		names = append(names, aws.ToString(rs.Name)+" "+string(rs.Type))
@@ -227,12 +227,12 @@ func TestRecordSets(t *testing.T) {
 
 	// The \052 form round-trips: a DELETE with the name as listed matches.
 	listed := sets[2]
-	must(c.route53.ChangeResourceRecordSets(ctx, changeIn(zoneID, change(r53types.ChangeActionDelete, listed))))
+	ok(c.route53.ChangeResourceRecordSets(ctx, changeIn(zoneID, change(r53types.ChangeActionDelete, listed)))).must(t)
 
 	// Start name/type and MaxItems page through the sets.
-	page := must(c.route53.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{
+	page := ok(c.route53.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{
 		HostedZoneId: &zoneID, StartRecordName: aws.String("sbx.example.test"), StartRecordType: r53types.RRTypeSoa, MaxItems: aws.Int32(1),
-	}))
+	})).must(t)
 	if len(page.ResourceRecordSets) != 1 || page.ResourceRecordSets[0].Type != r53types.RRTypeSoa || !page.IsTruncated ||
 		aws.ToString(page.NextRecordName) != "_acme-challenge.sbx.example.test." || page.NextRecordType != r53types.RRTypeTxt {
 		t.Fatalf("page = %+v", page)
@@ -246,12 +246,12 @@ func TestRecordSets(t *testing.T) {
 		t.Fatalf("messages = %q", msgs)
 	}
 	www := r53types.ResourceRecordSet{Name: aws.String("www.sbx.example.test"), Type: r53types.RRTypeA, TTL: aws.Int64(60), ResourceRecords: records("192.0.2.10")}
-	must(c.route53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: &zoneID, ChangeBatch: &r53types.ChangeBatch{
+	ok(c.route53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: &zoneID, ChangeBatch: &r53types.ChangeBatch{
 		Changes: []r53types.Change{{Action: r53types.ChangeActionCreate, ResourceRecordSet: &www}, {Action: r53types.ChangeActionCreate, ResourceRecordSet: &alias}},
-	}}))
-	got := must(c.route53.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{
+	}})).must(t)
+	got := ok(c.route53.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{
 		HostedZoneId: &zoneID, StartRecordName: aws.String("api.sbx.example.test"), StartRecordType: r53types.RRTypeA, MaxItems: aws.Int32(1),
-	})).ResourceRecordSets[0]
+	})).must(t).ResourceRecordSets[0]
 	if got.AliasTarget == nil || aws.ToString(got.AliasTarget.DNSName) != "www.sbx.example.test." || got.TTL != nil {
 		t.Fatalf("alias = %+v", got)
 	}
@@ -303,13 +303,13 @@ func TestChangePropagation(t *testing.T) {
 	var seen []int
 	s.SetRecordSink(awsfake.RecordSinkFunc(func(ch awsfake.RecordChange) { seen = append(seen, len(s.RecordSets(ch.ZoneID))) }))
 	set := r53types.ResourceRecordSet{Name: aws.String("a.sbx.example.test"), Type: r53types.RRTypeA, TTL: aws.Int64(60), ResourceRecords: records("192.0.2.1")}
-	info := must(c.route53.ChangeResourceRecordSets(ctx, changeIn(zoneID, change(r53types.ChangeActionCreate, set)))).ChangeInfo
+	info := ok(c.route53.ChangeResourceRecordSets(ctx, changeIn(zoneID, change(r53types.ChangeActionCreate, set)))).must(t).ChangeInfo
 	if !aws.ToTime(info.SubmittedAt).Equal(now) {
 		t.Fatalf("SubmittedAt = %v, want the injected clock's %v", aws.ToTime(info.SubmittedAt), now)
 	}
 	var statuses []r53types.ChangeStatus
 	for range 3 {
-		statuses = append(statuses, must(c.route53.GetChange(ctx, &route53.GetChangeInput{Id: info.Id})).ChangeInfo.Status)
+		statuses = append(statuses, ok(c.route53.GetChange(ctx, &route53.GetChangeInput{Id: info.Id})).must(t).ChangeInfo.Status)
 	}
 	if !slices.Equal(statuses, []r53types.ChangeStatus{"PENDING", "PENDING", "INSYNC"}) {
 		t.Fatalf("statuses = %v", statuses)
@@ -320,8 +320,8 @@ func TestChangePropagation(t *testing.T) {
 
 	s.SetFaults(awsfake.Faults{ChangePendingFor: time.Minute})
 	set.Name = aws.String("b.sbx.example.test")
-	info = must(c.route53.ChangeResourceRecordSets(ctx, changeIn(zoneID, change(r53types.ChangeActionCreate, set)))).ChangeInfo
-	if st := must(c.route53.GetChange(ctx, &route53.GetChangeInput{Id: info.Id})).ChangeInfo.Status; st != r53types.ChangeStatusPending {
+	info = ok(c.route53.ChangeResourceRecordSets(ctx, changeIn(zoneID, change(r53types.ChangeActionCreate, set)))).must(t).ChangeInfo
+	if st := ok(c.route53.GetChange(ctx, &route53.GetChangeInput{Id: info.Id})).must(t).ChangeInfo.Status; st != r53types.ChangeStatusPending {
 		t.Fatalf("status before the delay = %s", st)
 	}
 	advance(time.Minute)

@@ -20,20 +20,20 @@ func tcp(port int32, cidrs ...string) types.IpPermission {
 
 func groupRules(t *testing.T, c clients, groupID string) []types.SecurityGroupRule {
 	t.Helper()
-	return must(c.ec2.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{
+	return ok(c.ec2.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{
 		Filters: []types.Filter{{Name: aws.String("group-id"), Values: []string{groupID}}},
-	})).SecurityGroupRules
+	})).must(t).SecurityGroupRules
 }
 
 func TestSecurityGroupRules(t *testing.T) {
 	s, c := start(t, awsfake.Options{})
-	vpcID := aws.ToString(must(c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.3.0.0/16")})).Vpc.VpcId)
+	vpcID := aws.ToString(ok(c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.3.0.0/16")})).must(t).Vpc.VpcId)
 	_, err := c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{VpcId: &vpcID, GroupName: aws.String("default"), Description: aws.String("x")})
 	wantCode(t, err, "InvalidGroup.Reserved")
-	sg := must(c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
+	sg := ok(c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
 		VpcId: &vpcID, GroupName: aws.String("sandbox"), Description: aws.String("sandbox hosts"),
 		TagSpecifications: tagSpec(types.ResourceTypeSecurityGroup, "Name", "sandbox"),
-	}))
+	})).must(t)
 	groupID := aws.ToString(sg.GroupId)
 	_, err = c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{VpcId: &vpcID, GroupName: aws.String("sandbox"), Description: aws.String("x")})
 	wantCode(t, err, "InvalidGroup.Duplicate")
@@ -44,19 +44,19 @@ func TestSecurityGroupRules(t *testing.T) {
 		t.Fatalf("initial rules = %+v", rules)
 	}
 	// Revoke it by permission, the way terraform-provider-aws does after create.
-	must(c.ec2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: &groupID, IpPermissions: []types.IpPermission{
+	ok(c.ec2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: &groupID, IpPermissions: []types.IpPermission{
 		{IpProtocol: aws.String("-1"), IpRanges: []types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}},
-	}}))
+	}})).must(t)
 	_, err = c.ec2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: &groupID, IpPermissions: []types.IpPermission{
 		{IpProtocol: aws.String("-1"), IpRanges: []types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}},
 	}})
 	wantCode(t, err, "InvalidPermission.NotFound")
 
 	// One rule per source; the IDs come back in the response.
-	auth := must(c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+	auth := ok(c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
 		GroupId: &groupID, IpPermissions: []types.IpPermission{tcp(443, "10.0.0.0/8", "192.168.0.0/16")},
 		TagSpecifications: tagSpec(types.ResourceTypeSecurityGroupRule, "Name", "https"),
-	}))
+	})).must(t)
 	if !aws.ToBool(auth.Return) || len(auth.SecurityGroupRules) != 2 || aws.ToInt32(auth.SecurityGroupRules[0].FromPort) != 443 {
 		t.Fatalf("authorize = %+v", auth)
 	}
@@ -70,36 +70,36 @@ func TestSecurityGroupRules(t *testing.T) {
 	wantCode(t, err, "InvalidParameterValue")
 
 	// A rule referencing another group pins that group.
-	other := aws.ToString(must(c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{VpcId: &vpcID, GroupName: aws.String("lb"), Description: aws.String("lb")})).GroupId)
-	ref := must(c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+	other := aws.ToString(ok(c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{VpcId: &vpcID, GroupName: aws.String("lb"), Description: aws.String("lb")})).must(t).GroupId)
+	ref := ok(c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
 		GroupId: &groupID, IpPermissions: []types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(8080), ToPort: aws.Int32(8080),
 			UserIdGroupPairs: []types.UserIdGroupPair{{GroupId: &other, Description: aws.String("from lb")}}}},
-	}))
+	})).must(t)
 	_, err = c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &other})
 	wantCode(t, err, "DependencyViolation")
 
 	// DescribeSecurityGroups groups the one-source rules back into permissions.
-	got := must(c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{groupID}})).SecurityGroups[0]
+	got := ok(c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{groupID}})).must(t).SecurityGroups[0]
 	if len(got.IpPermissions) != 2 || len(got.IpPermissions[0].IpRanges) != 2 || len(got.IpPermissionsEgress) != 0 ||
 		aws.ToString(got.IpPermissions[1].UserIdGroupPairs[0].GroupId) != other || aws.ToString(got.Tags[0].Value) != "sandbox" {
 		t.Fatalf("group = %+v", got)
 	}
-	byName := must(c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{
+	byName := ok(c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{
 		{Name: aws.String("group-name"), Values: []string{"sandbox"}}, {Name: aws.String("vpc-id"), Values: []string{vpcID}},
-	}})).SecurityGroups
+	}})).must(t).SecurityGroups
 	if len(byName) != 1 || aws.ToString(byName[0].GroupId) != groupID {
 		t.Fatalf("by name = %+v", byName)
 	}
 
 	// Rules by ID; revoke by ID; a revoked or foreign ID is NotFound.
 	ruleID := aws.ToString(ref.SecurityGroupRules[0].SecurityGroupRuleId)
-	one := must(c.ec2.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{SecurityGroupRuleIds: []string{ruleID}})).SecurityGroupRules
+	one := ok(c.ec2.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{SecurityGroupRuleIds: []string{ruleID}})).must(t).SecurityGroupRules
 	if len(one) != 1 || aws.ToString(one[0].ReferencedGroupInfo.GroupId) != other || aws.ToString(one[0].Description) != "from lb" {
 		t.Fatalf("rule = %+v", one)
 	}
 	_, err = c.ec2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: &groupID, SecurityGroupRuleIds: []string{ruleID}})
 	wantCode(t, err, "InvalidSecurityGroupRuleId.NotFound")
-	must(c.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: &groupID, SecurityGroupRuleIds: []string{ruleID}}))
+	ok(c.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: &groupID, SecurityGroupRuleIds: []string{ruleID}})).must(t)
 	_, err = c.ec2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: &groupID, SecurityGroupRuleIds: []string{ruleID}})
 	wantCode(t, err, "InvalidSecurityGroupRuleId.NotFound")
 	_, err = c.ec2.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{SecurityGroupRuleIds: []string{ruleID}})
@@ -109,16 +109,16 @@ func TestSecurityGroupRules(t *testing.T) {
 	}
 
 	// Egress by permission, then delete everything.
-	must(c.ec2.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: &groupID, IpPermissions: []types.IpPermission{
+	ok(c.ec2.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: &groupID, IpPermissions: []types.IpPermission{
 		{IpProtocol: aws.String("udp"), FromPort: aws.Int32(53), ToPort: aws.Int32(53), Ipv6Ranges: []types.Ipv6Range{{CidrIpv6: aws.String("::/0")}}},
-	}}))
-	defaultGroup := must(c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{
+	}})).must(t)
+	defaultGroup := ok(c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{
 		{Name: aws.String("group-name"), Values: []string{"default"}}, {Name: aws.String("vpc-id"), Values: []string{vpcID}},
-	}})).SecurityGroups[0]
+	}})).must(t).SecurityGroups[0]
 	_, err = c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: defaultGroup.GroupId})
 	wantCode(t, err, "CannotDelete")
-	must(c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &other}))
-	must(c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &groupID}))
+	ok(c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &other})).must(t)
+	ok(c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &groupID})).must(t)
 	_, err = c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{groupID}})
 	wantCode(t, err, "InvalidGroup.NotFound")
 	for _, r := range s.SecurityGroupRules() {
@@ -130,19 +130,19 @@ func TestSecurityGroupRules(t *testing.T) {
 
 func TestModifySecurityGroupRules(t *testing.T) {
 	_, c := start(t, awsfake.Options{})
-	vpcID := aws.ToString(must(c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.7.0.0/16")})).Vpc.VpcId)
-	groupID := aws.ToString(must(c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{VpcId: &vpcID, GroupName: aws.String("g"), Description: aws.String("g")})).GroupId)
-	rules := must(c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+	vpcID := aws.ToString(ok(c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.7.0.0/16")})).must(t).Vpc.VpcId)
+	groupID := aws.ToString(ok(c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{VpcId: &vpcID, GroupName: aws.String("g"), Description: aws.String("g")})).must(t).GroupId)
+	rules := ok(c.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
 		GroupId: &groupID, IpPermissions: []types.IpPermission{tcp(22, "10.0.0.0/8"), tcp(80, "10.0.0.0/8")},
-	})).SecurityGroupRules
+	})).must(t).SecurityGroupRules
 	ssh, http := rules[0].SecurityGroupRuleId, rules[1].SecurityGroupRuleId
 
-	must(c.ec2.ModifySecurityGroupRules(ctx, &ec2.ModifySecurityGroupRulesInput{GroupId: &groupID, SecurityGroupRules: []types.SecurityGroupRuleUpdate{{
+	ok(c.ec2.ModifySecurityGroupRules(ctx, &ec2.ModifySecurityGroupRulesInput{GroupId: &groupID, SecurityGroupRules: []types.SecurityGroupRuleUpdate{{
 		SecurityGroupRuleId: ssh,
 		SecurityGroupRule: &types.SecurityGroupRuleRequest{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(2222), ToPort: aws.Int32(2222),
 			CidrIpv4: aws.String("192.168.0.0/16"), Description: aws.String("ssh")},
-	}}}))
-	got := must(c.ec2.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{SecurityGroupRuleIds: []string{*ssh}})).SecurityGroupRules[0]
+	}}})).must(t)
+	got := ok(c.ec2.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{SecurityGroupRuleIds: []string{*ssh}})).must(t).SecurityGroupRules[0]
 	if aws.ToInt32(got.FromPort) != 2222 || aws.ToString(got.CidrIpv4) != "192.168.0.0/16" || aws.ToString(got.Description) != "ssh" || aws.ToBool(got.IsEgress) {
 		t.Fatalf("modified rule = %+v", got)
 	}
