@@ -31,6 +31,9 @@ var ec2Actions = map[string]ec2Handler{
 	"DescribeSecurityGroupRules":    (*Server).describeSecurityGroupRules,
 	"DeleteSecurityGroup":           (*Server).deleteSecurityGroup,
 	"ModifySecurityGroupRules":      (*Server).modifySecurityGroupRules,
+	"DescribeNetworkInterfaces":     (*Server).describeNetworkInterfaces,
+	"DetachNetworkInterface":        (*Server).detachNetworkInterface,
+	"DeleteNetworkInterface":        (*Server).deleteNetworkInterface,
 	"AuthorizeSecurityGroupIngress": func(s *Server, p params) (any, error) { return s.authorize(p, false) },
 	"AuthorizeSecurityGroupEgress":  func(s *Server, p params) (any, error) { return s.authorize(p, true) },
 	"RevokeSecurityGroupIngress":    func(s *Server, p params) (any, error) { return s.revoke(p, false) },
@@ -327,7 +330,7 @@ func (s *Server) vpc(id string) (*vpcRec, error) {
 func (s *Server) blockDelete(m *meta, id string, dependency *apiError) error {
 	first := !m.deleteTried
 	m.deleteTried = true
-	if s.st.pinned[id] > 0 || (first && s.faults.DependencyViolationOnFirstDelete) {
+	if s.st.pinned[id] > 0 || s.st.eniUsing(id) != nil || (first && s.faults.DependencyViolationOnFirstDelete) {
 		return dependency
 	}
 	return nil
@@ -579,7 +582,7 @@ func (s *Server) deleteSubnet(p params) (any, error) {
 
 // taggable finds the tag map of any resource the fake holds.
 func (s *Server) taggable(id string) (map[string]string, string, error) {
-	for _, k := range []kind{vpcKind, subnetKind, groupKind, ruleKind, imageKind} {
+	for _, k := range []kind{vpcKind, subnetKind, groupKind, ruleKind, imageKind, eniKind} {
 		if !strings.HasPrefix(id, k.prefix) {
 			continue
 		}
@@ -603,6 +606,10 @@ func (s *Server) taggable(id string) (map[string]string, string, error) {
 			}
 		case imageKind:
 			if r, ok := s.st.images[id]; ok {
+				tags = r.Tags
+			}
+		case eniKind:
+			if r, ok := s.st.enis[id]; ok {
 				tags = r.Tags
 			}
 		}
@@ -685,6 +692,9 @@ func (s *Server) describeTags(p params) (any, error) {
 	}
 	for _, v := range sortedValues(s.st.rules, func(v *ruleRec) int { return v.seq }) {
 		add(v.ID, ruleKind.tagType, v.Tags)
+	}
+	for _, v := range sortedValues(s.st.enis, func(v *eniRec) int { return v.seq }) {
+		add(v.ID, eniKind.tagType, v.Tags)
 	}
 	var matched []xTagDescription
 	for _, t := range all {

@@ -149,3 +149,45 @@ func TestDriftOutOfBand(t *testing.T) {
 		t.Fatal("deleting an unknown ID out of band succeeded")
 	}
 }
+
+// TestLingeringNetworkInterface is the cleanup terraform-provider-aws does before deleting a subnet or a
+// security group: find the interfaces that pin it, detach, delete, then delete the subnet and group.
+func TestLingeringNetworkInterface(t *testing.T) {
+	s, c := start(t, awsfake.Options{})
+	vpc := aws.ToString(ok(c.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.8.0.0/16")})).must(t).Vpc.VpcId)
+	sub := aws.ToString(ok(c.ec2.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: &vpc, CidrBlock: aws.String("10.8.1.0/24")})).must(t).Subnet.SubnetId)
+	sg := aws.ToString(ok(c.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{VpcId: &vpc, GroupName: aws.String("fn"), Description: aws.String("fn")})).must(t).GroupId)
+	eni, err := s.AddNetworkInterface(sub, []string{sg}, "AWS Lambda VPC ENI-fn", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eni.PrivateIP != "10.8.1.4" || eni.Status != "in-use" {
+		t.Fatalf("interface = %+v", eni)
+	}
+
+	_, err = c.ec2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: &sub})
+	wantCode(t, err, "DependencyViolation")
+	_, err = c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &sg})
+	wantCode(t, err, "DependencyViolation")
+
+	found := ok(c.ec2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{Filters: []types.Filter{
+		{Name: aws.String("group-id"), Values: []string{sg}}, {Name: aws.String("description"), Values: []string{"AWS Lambda VPC ENI*"}},
+	}})).must(t).NetworkInterfaces
+	if len(found) != 1 || aws.ToString(found[0].NetworkInterfaceId) != eni.ID || found[0].Attachment == nil ||
+		aws.ToString(found[0].Groups[0].GroupName) != "fn" || aws.ToString(found[0].AvailabilityZone) != "us-east-1a" {
+		t.Fatalf("described = %+v", found)
+	}
+	_, err = c.ec2.DeleteNetworkInterface(ctx, &ec2.DeleteNetworkInterfaceInput{NetworkInterfaceId: &eni.ID})
+	wantCode(t, err, "InvalidNetworkInterface.InUse")
+	ok(c.ec2.DetachNetworkInterface(ctx, &ec2.DetachNetworkInterfaceInput{AttachmentId: found[0].Attachment.AttachmentId, Force: aws.Bool(true)})).must(t)
+	ok(c.ec2.DeleteNetworkInterface(ctx, &ec2.DeleteNetworkInterfaceInput{NetworkInterfaceId: &eni.ID})).must(t)
+	_, err = c.ec2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{eni.ID}})
+	wantCode(t, err, "InvalidNetworkInterfaceID.NotFound")
+
+	ok(c.ec2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: &sub})).must(t)
+	ok(c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &sg})).must(t)
+	ok(c.ec2.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: &vpc})).must(t)
+	if left := s.Leftovers(); len(left) != 0 {
+		t.Fatalf("leftovers %v", left)
+	}
+}

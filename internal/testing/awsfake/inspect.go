@@ -98,6 +98,17 @@ func (s *Server) AddImage(img Image) Image {
 	return img
 }
 
+// NetworkInterfaces returns the network interfaces tests added, oldest first.
+func (s *Server) NetworkInterfaces() []NetworkInterface {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []NetworkInterface
+	for _, e := range sortedValues(s.st.enis, func(e *eniRec) int { return e.seq }) {
+		out = append(out, e.snapshot())
+	}
+	return out
+}
+
 // HostedZones returns the hosted zones, oldest first.
 func (s *Server) HostedZones() []HostedZone {
 	s.mu.Lock()
@@ -149,6 +160,9 @@ func (s *Server) Leftovers() []string {
 			out = append(out, "security-group "+g.ID)
 		}
 	}
+	for _, e := range sortedValues(s.st.enis, func(e *eniRec) int { return e.seq }) {
+		out = append(out, "network-interface "+e.ID)
+	}
 	for _, z := range sortedValues(s.st.zones, func(z *zoneRec) int { return z.seq }) {
 		out = append(out, "hosted-zone "+z.ID)
 	}
@@ -162,15 +176,21 @@ func (s *Server) Leftovers() []string {
 	return out
 }
 
-// DeleteOutOfBand removes a VPC (with its subnets, groups and rules), subnet, security group (with its
-// rules), security group rule or hosted zone (with its records) as if someone deleted it in the console.
-// No dependency checks apply and no RecordSink is told.
+// DeleteOutOfBand removes a VPC (with everything in it), subnet (with its network interfaces), security
+// group (with its rules, and from the interfaces that use it), security group rule, network interface or
+// hosted zone (with its records) as if someone deleted it in the console. No dependency checks apply and
+// no RecordSink is told.
 func (s *Server) DeleteOutOfBand(id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id = strings.TrimPrefix(id, "/hostedzone/")
 	switch {
 	case s.st.vpcs[id] != nil:
+		for eid, e := range s.st.enis {
+			if e.VPCID == id {
+				delete(s.st.enis, eid)
+			}
+		}
 		for sid, sub := range s.st.subnets {
 			if sub.VPCID == id {
 				delete(s.st.subnets, sid)
@@ -183,11 +203,21 @@ func (s *Server) DeleteOutOfBand(id string) error {
 		}
 		delete(s.st.vpcs, id)
 	case s.st.subnets[id] != nil:
+		for eid, e := range s.st.enis {
+			if e.SubnetID == id {
+				delete(s.st.enis, eid)
+			}
+		}
 		delete(s.st.subnets, id)
 	case s.st.groups[id] != nil:
+		for _, e := range s.st.enis {
+			e.GroupIDs = slices.DeleteFunc(e.GroupIDs, func(g string) bool { return g == id })
+		}
 		s.st.removeGroup(id)
 	case s.st.rules[id] != nil:
 		delete(s.st.rules, id)
+	case s.st.enis[id] != nil:
+		delete(s.st.enis, id)
 	case s.st.zones[id] != nil:
 		delete(s.st.callers, s.st.zones[id].CallerReference)
 		delete(s.st.zones, id)
@@ -218,8 +248,9 @@ func (s *Server) DeleteRecordSetOutOfBand(zoneID, name, typ string) error {
 	return fmt.Errorf("awsfake: no %s record set %s in zone %s", typ, name, zoneID)
 }
 
-// Pin marks a VPC, subnet or security group as in use by something the fake does not model (an ENI, an
-// instance): deleting it fails with DependencyViolation until Unpin.
+// Pin marks a VPC, subnet or security group as in use by something the fake does not model (an instance,
+// a NAT gateway): deleting it fails with DependencyViolation until Unpin. AddNetworkInterface is the
+// visible alternative that a client can find and clean up.
 func (s *Server) Pin(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -113,6 +113,7 @@ type state struct {
 	groups  map[string]*sgRec
 	rules   map[string]*ruleRec
 	images  map[string]*Image
+	enis    map[string]*eniRec
 	pinned  map[string]int
 	zones   map[string]*zoneRec
 	changes map[string]*changeRec
@@ -154,7 +155,7 @@ func zoneID(zone string) string {
 func newState(s *Server) *state {
 	st := &state{
 		vpcs: map[string]*vpcRec{}, subnets: map[string]*subnetRec{}, groups: map[string]*sgRec{},
-		rules: map[string]*ruleRec{}, images: map[string]*Image{}, pinned: map[string]int{},
+		rules: map[string]*ruleRec{}, images: map[string]*Image{}, enis: map[string]*eniRec{}, pinned: map[string]int{},
 		zones: map[string]*zoneRec{}, changes: map[string]*changeRec{}, callers: map[string]string{},
 	}
 	vpc := st.addVPC("172.31.0.0/16", true, true)
