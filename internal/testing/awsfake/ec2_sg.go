@@ -117,10 +117,38 @@ func (s *Server) createSecurityGroup(p params) (any, error) {
 }
 
 func (s *Server) groupAttrs(g *sgRec) map[string][]string {
-	return map[string][]string{
+	attrs := map[string][]string{
 		"group-id": {g.ID}, "group-name": {g.Name}, "vpc-id": {g.VPCID}, "description": {g.Description},
 		"owner-id": {s.accountID},
 	}
+	// ip-permission.* and egress.ip-permission.* match any of the group's rules in that direction.
+	for _, prefix := range []string{"ip-permission.", "egress.ip-permission."} {
+		for _, f := range []string{"cidr", "ipv6-cidr", "prefix-list-id", "group-id", "protocol", "from-port", "to-port", "user-id"} {
+			attrs[prefix+f] = nil
+		}
+	}
+	for _, r := range s.st.groupRules(g.ID) {
+		prefix := "ip-permission."
+		if r.Egress {
+			prefix = "egress.ip-permission."
+		}
+		add := func(f, v string) {
+			if v != "" {
+				attrs[prefix+f] = append(attrs[prefix+f], v)
+			}
+		}
+		add("cidr", r.CIDRIPv4)
+		add("ipv6-cidr", r.CIDRIPv6)
+		add("prefix-list-id", r.PrefixListID)
+		add("group-id", r.ReferencedGroupID)
+		if r.ReferencedGroupID != "" {
+			add("user-id", s.accountID)
+		}
+		add("protocol", r.Protocol)
+		add("from-port", strconv.Itoa(int(r.FromPort)))
+		add("to-port", strconv.Itoa(int(r.ToPort)))
+	}
+	return attrs
 }
 
 func (s *Server) describeSecurityGroups(p params) (any, error) {

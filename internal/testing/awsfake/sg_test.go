@@ -77,6 +77,12 @@ func TestSecurityGroupRules(t *testing.T) {
 	})).must(t)
 	_, err = c.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: &other})
 	wantCode(t, err, "DependencyViolation")
+	referencing := ok(c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{
+		{Name: aws.String("ip-permission.group-id"), Values: []string{other}},
+	}})).must(t).SecurityGroups
+	if len(referencing) != 1 || aws.ToString(referencing[0].GroupId) != groupID {
+		t.Fatalf("groups referencing %s: %+v", other, referencing)
+	}
 
 	// DescribeSecurityGroups groups the one-source rules back into permissions.
 	got := ok(c.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{groupID}})).must(t).SecurityGroups[0]
