@@ -40,3 +40,19 @@ func TestEnvironment(t *testing.T) {
 	}
 	ok(route53.NewFromConfig(cfg).ListHostedZones(ctx, &route53.ListHostedZonesInput{})).must(t)
 }
+
+// TestCombinedEndpoint: one AWS_ENDPOINT_URL for every service, routed by the signature's scope.
+func TestCombinedEndpoint(t *testing.T) {
+	s := awsfake.StartTest(t, awsfake.Options{})
+	id, secret := s.Credentials()
+	cfg := clientConfig(s, id, secret)
+	cfg.BaseEndpoint = aws.String(s.URL())
+	who := ok(sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})).must(t)
+	if aws.ToString(who.Account) != s.AccountID() {
+		t.Fatalf("account %s", aws.ToString(who.Account))
+	}
+	if n := len(ok(ec2.NewFromConfig(cfg).DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})).must(t).Vpcs); n != 1 {
+		t.Fatalf("%d VPCs", n)
+	}
+	ok(route53.NewFromConfig(cfg).ListHostedZones(ctx, &route53.ListHostedZonesInput{})).must(t)
+}

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -78,6 +79,7 @@ type Server struct {
 	now               func() time.Time
 	log               *slog.Logger
 	ec2, route53, sts *listener
+	all               *listener
 	mu                sync.Mutex
 	faults            Faults
 	throttleNext      map[string]int
@@ -133,6 +135,10 @@ func Start(opts Options) (*Server, error) {
 		s.Close()
 		return nil, fmt.Errorf("start STS fake: %w", err)
 	}
+	if s.all, err = serve(host, http.HandlerFunc(s.serveAny)); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("start the combined AWS fake endpoint: %w", err)
+	}
 	return s, nil
 }
 
@@ -167,7 +173,7 @@ func serve(host string, h http.Handler) (*listener, error) {
 // Close stops the listeners.
 func (s *Server) Close() error {
 	var errs []error
-	for _, l := range []*listener{s.ec2, s.route53, s.sts} {
+	for _, l := range []*listener{s.ec2, s.route53, s.sts, s.all} {
 		if l != nil {
 			if err := l.srv.Shutdown(context.Background()); err != nil {
 				errs = append(errs, err)
@@ -176,6 +182,10 @@ func (s *Server) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// URL is one endpoint for all three services (AWS_ENDPOINT_URL): it routes each request by the service
+// named in its SigV4 credential scope.
+func (s *Server) URL() string { return s.all.url }
 
 // EC2URL is the base endpoint of the EC2 fake.
 func (s *Server) EC2URL() string { return s.ec2.url }
@@ -284,6 +294,29 @@ func (s *Server) secretFor(keyID string) (string, bool) {
 		return s.secret, true
 	}
 	return "", false
+}
+
+// serveAny routes a request to the fake of the service its signature is scoped to.
+func (s *Server) serveAny(w http.ResponseWriter, r *http.Request) {
+	_, cred, _ := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	scope := strings.Split(strings.SplitN(cred, ",", 2)[0], "/")
+	service := ""
+	if len(scope) == 5 {
+		service = scope[3]
+	}
+	switch service {
+	case "ec2":
+		s.serveEC2(w, r)
+	case "route53":
+		s.serveRoute53(w, r)
+	case "sts":
+		s.serveSTS(w, r)
+	default:
+		requestID := newRequestID()
+		s.record(service, "", "MissingAuthenticationToken")
+		writeQueryError(w, requestID, errorf(403, "MissingAuthenticationToken",
+			"The combined endpoint routes on the SigV4 credential scope; the request names service %q, not ec2, route53 or sts", service))
+	}
 }
 
 // apiError is an error answered to the client with the service's error shape.
