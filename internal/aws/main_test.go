@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,6 +79,9 @@ func checkDestroyed(t *testing.T) func(*terraform.State) error {
 		c := acctest.AWSConns(t)
 		fake := acctest.SharedAWSFake()
 		for name, rs := range s.RootModule().Resources {
+			if strings.HasPrefix(name, "data.") {
+				continue // looked up, not created
+			}
 			id := rs.Primary.ID
 			switch rs.Type {
 			case "sandbox_aws_vpc":
@@ -101,6 +105,17 @@ func checkDestroyed(t *testing.T) func(*terraform.State) error {
 				}
 				if fake != nil && slices.ContainsFunc(fake.Subnets(), func(v awsfake.Subnet) bool { return v.ID == id }) {
 					return fmt.Errorf("%s: the fake still holds subnet %s", name, id)
+				}
+			case "sandbox_aws_security_group":
+				_, err := c.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
+				if errorCode(err) != "InvalidGroup.NotFound" {
+					return fmt.Errorf("%s: security group %s still exists after destroy (describe: %v)", name, id, err)
+				}
+				if fake != nil && slices.ContainsFunc(fake.SecurityGroups(), func(g awsfake.SecurityGroup) bool { return g.ID == id }) {
+					return fmt.Errorf("%s: the fake still holds security group %s", name, id)
+				}
+				if fake != nil && slices.ContainsFunc(fake.SecurityGroupRules(), func(r awsfake.SecurityGroupRule) bool { return r.GroupID == id }) {
+					return fmt.Errorf("%s: the fake still holds rules of security group %s", name, id)
 				}
 			}
 		}

@@ -19,7 +19,7 @@ import (
 
 func TestResourceSchemas(t *testing.T) {
 	ctx := context.Background()
-	for _, newR := range []func() resource.Resource{NewVPCResource, NewSubnetResource} {
+	for _, newR := range []func() resource.Resource{NewVPCResource, NewSubnetResource, NewSecurityGroupResource} {
 		r := newR()
 		var meta resource.MetadataResponse
 		r.Metadata(ctx, resource.MetadataRequest{ProviderTypeName: "sandbox"}, &meta)

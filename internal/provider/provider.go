@@ -184,6 +184,7 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 		pool.NewAPIKeyResource,
 		aws.NewVPCResource,
 		aws.NewSubnetResource,
+		aws.NewSecurityGroupResource,
 	}
 }
 
