@@ -379,7 +379,9 @@ func (r *securityGroupResource) Create(ctx context.Context, req resource.CreateR
 		TagSpecifications: tagSpecifications(ec2types.ResourceTypeSecurityGroup, tags),
 	}
 	out, err := retry.Do(ctx, propagationTimeout, c.Pace(ec2Pacing), retry.OnErrorCodes(errCodeInvalidVPCIDNotFound),
-		func(ctx context.Context) (*ec2.CreateSecurityGroupOutput, error) { return c.EC2.CreateSecurityGroup(ctx, in) })
+		func(ctx context.Context) (*ec2.CreateSecurityGroupOutput, error) {
+			return c.EC2.CreateSecurityGroup(ctx, in)
+		})
 	if err != nil {
 		addError(&resp.Diagnostics, op, err, sgCreateAdvisor(name, vpcID))
 		return
@@ -417,7 +419,9 @@ func (r *securityGroupResource) finish(ctx context.Context, c *Conns, id string,
 		return
 	}
 	g, err := retry.WhenNewResourceNotFound(ctx, propagationTimeout, c.Pace(ec2Pacing), true,
-		func(ctx context.Context) (*ec2types.SecurityGroup, error) { return findSecurityGroupByID(ctx, c.EC2, id) })
+		func(ctx context.Context) (*ec2types.SecurityGroup, error) {
+			return findSecurityGroupByID(ctx, c.EC2, id)
+		})
 	if err != nil {
 		op.Verb = "reading"
 		addError(diags, op, err)

@@ -215,7 +215,9 @@ func (s sgRuleSet) sorted() []sgRule {
 }
 
 func sortRules(rules []sgRule) {
-	sort.Slice(rules, func(i, j int) bool { return rules[i].String()+rules[i].Description < rules[j].String()+rules[j].Description })
+	sort.Slice(rules, func(i, j int) bool {
+		return rules[i].String()+rules[i].Description < rules[j].String()+rules[j].Description
+	})
 }
 
 // setValue is the rule set as the value of all_ingress or all_egress.
