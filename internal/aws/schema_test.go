@@ -47,17 +47,24 @@ func TestResourceSchemas(t *testing.T) {
 
 func TestDataSourceSchema(t *testing.T) {
 	ctx := context.Background()
-	var resp datasource.SchemaResponse
-	NewVPCDataSource().Schema(ctx, datasource.SchemaRequest{}, &resp)
-	if diags := resp.Schema.ValidateImplementation(ctx); diags.HasError() {
-		t.Fatal(diags)
-	}
-	for name, a := range resp.Schema.Attributes {
-		if a.GetMarkdownDescription() == "" {
-			t.Errorf("sandbox_aws_vpc.%s has no description", name)
+	for _, newD := range dataSources {
+		d := newD()
+		var meta datasource.MetadataResponse
+		d.Metadata(ctx, datasource.MetadataRequest{ProviderTypeName: "sandbox"}, &meta)
+		var resp datasource.SchemaResponse
+		d.Schema(ctx, datasource.SchemaRequest{}, &resp)
+		if diags := resp.Schema.ValidateImplementation(ctx); diags.HasError() {
+			t.Fatalf("%s: %v", meta.TypeName, diags)
+		}
+		for name, a := range resp.Schema.Attributes {
+			if a.GetMarkdownDescription() == "" {
+				t.Errorf("%s.%s has no description", meta.TypeName, name)
+			}
 		}
 	}
 }
+
+var dataSources = []func() datasource.DataSource{NewVPCDataSource, NewAMIDataSource}
 
 func TestPartitionOf(t *testing.T) {
 	for region, want := range map[string]string{
