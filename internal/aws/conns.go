@@ -48,6 +48,7 @@ type Conns struct {
 	Route53   *route53.Client
 	STS       *sts.Client
 	timing    framework.Timing
+	records   recordLocks
 }
 
 // ConnsFor returns the provider's AWS clients, building them on first use.

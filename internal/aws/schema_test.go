@@ -19,7 +19,7 @@ import (
 
 func TestResourceSchemas(t *testing.T) {
 	ctx := context.Background()
-	for _, newR := range []func() resource.Resource{NewVPCResource, NewSubnetResource, NewSecurityGroupResource} {
+	for _, newR := range []func() resource.Resource{NewVPCResource, NewSubnetResource, NewSecurityGroupResource, NewRoute53RecordResource} {
 		r := newR()
 		var meta resource.MetadataResponse
 		r.Metadata(ctx, resource.MetadataRequest{ProviderTypeName: "sandbox"}, &meta)
@@ -64,7 +64,7 @@ func TestDataSourceSchema(t *testing.T) {
 	}
 }
 
-var dataSources = []func() datasource.DataSource{NewVPCDataSource, NewAMIDataSource}
+var dataSources = []func() datasource.DataSource{NewVPCDataSource, NewAMIDataSource, NewRoute53ZoneDataSource}
 
 func TestPartitionOf(t *testing.T) {
 	for region, want := range map[string]string{

@@ -185,6 +185,7 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 		aws.NewVPCResource,
 		aws.NewSubnetResource,
 		aws.NewSecurityGroupResource,
+		aws.NewRoute53RecordResource,
 	}
 }
 
@@ -194,5 +195,6 @@ func (p *Provider) DataSources(context.Context) []func() datasource.DataSource {
 		pool.NewTemplatesDataSource,
 		aws.NewVPCDataSource,
 		aws.NewAMIDataSource,
+		aws.NewRoute53ZoneDataSource,
 	}
 }
