@@ -437,3 +437,50 @@ resource "sandbox_aws_security_group" "test" {
 		})
 	}
 }
+
+// TestAccSecurityGroup_dependencyTimeout: a group that a network interface outside Terraform still
+// uses cannot be deleted; the delete retries DependencyViolation until its timeout, then says what
+// to do, and goes through once the interface is gone.
+func TestAccSecurityGroup_dependencyTimeout(t *testing.T) {
+	fake := acctest.StartFakeAWS(t, awsfake.Faults{})
+	name := acctest.RandomName()
+	config := fake.ProviderConfig() + fmt.Sprintf(`
+resource "sandbox_aws_vpc" "test" {
+  cidr_block = "10.180.0.0/16"
+}
+
+resource "sandbox_aws_security_group" "test" {
+  vpc_id = sandbox_aws_vpc.test.id
+  name   = %q
+  preset = "sandbox-manager"
+  timeouts {
+    delete = "1s"
+  }
+}
+`, name)
+	var groupID string
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.FakeFactories(),
+		CheckDestroy:             checkNoLeftovers(fake),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				Check: func(s *terraform.State) error {
+					id, err := idOf(s, sgAddr)
+					groupID = id
+					fake.Pin(id) // an instance's interface the fake does not model
+					return err
+				},
+			},
+			{
+				Config:      config,
+				Destroy:     true,
+				ExpectError: regexp.MustCompile(`(?s)AWS security group Still In Use.*DependencyViolation.*network interfaces.*timeouts`),
+			},
+			{
+				PreConfig: func() { fake.Unpin(groupID) },
+				Config:    config,
+			},
+		},
+	})
+}
