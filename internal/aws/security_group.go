@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -409,9 +410,7 @@ func (r *securityGroupResource) Create(ctx context.Context, req resource.CreateR
 
 // finish waits until the rules read back as wanted, reads the group and saves it as the state.
 func (r *securityGroupResource) finish(ctx context.Context, c *Conns, id string, plan securityGroupModel, want desiredRules,
-	op framework.Op, st interface {
-		Set(context.Context, any) diag.Diagnostics
-	}, diags *diag.Diagnostics) {
+	op framework.Op, st *tfsdk.State, diags *diag.Diagnostics) {
 	rules, err := waitRulesApplied(ctx, c, id, want)
 	if err != nil {
 		op.Verb = "waiting for the rules of"
@@ -668,8 +667,9 @@ func waitRulesApplied(ctx context.Context, c *Conns, id string, want desiredRule
 				return got, err
 			}
 			if !got.ingress.equal(want.ingress) || (want.egressManaged && !got.egress.equal(want.egress)) {
-				return got, fmt.Errorf("%w (inbound: missing %v, extra %v)", errRulesNotYet,
-					want.ingress.minus(got.ingress), got.ingress.minus(want.ingress))
+				return got, fmt.Errorf("%w (inbound: missing %v, extra %v; outbound: missing %v, extra %v)", errRulesNotYet,
+					want.ingress.minus(got.ingress), got.ingress.minus(want.ingress),
+					want.egress.minus(got.egress), got.egress.minus(want.egress))
 			}
 			return got, nil
 		})
