@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -419,5 +418,3 @@ func presetDescriptions() string {
 	b.WriteString("`" + presetSandboxManager + "`: HTTPS 443 and HTTP 80 from anywhere.")
 	return b.String()
 }
-
-func isPreset(s string) bool { return slices.Contains(presetNames, s) }
