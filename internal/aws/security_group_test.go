@@ -2,6 +2,7 @@ package aws_test
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -482,5 +483,52 @@ resource "sandbox_aws_security_group" "test" {
 				Config:    config,
 			},
 		},
+	})
+}
+
+// TestAccSecurityGroup_osworldGuidelineExample applies examples/aws-osworld-guideline as users run
+// it (against a fake of its own, in place of the environment's provider settings): the .env output
+// names the subnet and the env group, the second plan is empty, and destroy leaves nothing.
+func TestAccSecurityGroup_osworldGuidelineExample(t *testing.T) {
+	src, err := os.ReadFile("../../examples/aws-osworld-guideline/main.tf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := acctest.StartFakeAWS(t, awsfake.Faults{})
+	config := regexp.MustCompile(`(?s)terraform \{.*?\n\}\n`).ReplaceAllString(string(src), "")
+	config = strings.Replace(config, `provider "sandbox" {}`, fake.ProviderConfig(), 1)
+	if !strings.Contains(config, fake.EC2URL()) || strings.Contains(config, "required_providers") {
+		t.Fatal("the example's provider block or terraform block changed; update this test")
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.FakeFactories(),
+		CheckDestroy:             checkNoLeftovers(fake),
+		Steps: []resource.TestStep{{
+			Config: config,
+			Check: func(s *terraform.State) error {
+				subnet, err := idOf(s, "sandbox_aws_subnet.osworld")
+				if err != nil {
+					return err
+				}
+				group, err := idOf(s, "sandbox_aws_security_group.env")
+				if err != nil {
+					return err
+				}
+				want := fmt.Sprintf("AWS_REGION=us-east-1\nAWS_SUBNET_ID=%s\nAWS_SECURITY_GROUP_ID=%s\n", subnet, group)
+				if got := s.RootModule().Outputs["dotenv"].Value; got != want {
+					return fmt.Errorf("dotenv output %q, want %q", got, want)
+				}
+				n := 0
+				for _, r := range fake.SecurityGroupRules() {
+					if r.GroupID == group {
+						n++
+					}
+				}
+				if n != 9 {
+					return fmt.Errorf("the env group has %d rules, want the guideline's 8 inbound and 1 outbound", n)
+				}
+				return nil
+			},
+		}},
 	})
 }
