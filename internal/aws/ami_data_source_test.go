@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/acctest"
@@ -50,9 +51,11 @@ data "sandbox_aws_ami" "by_id" {
 }
 
 // TestAccAMIDataSource_fake pins what the fake's images resolve to: most_recent takes the newest of
-// two, and several matches without it are an error that lists them.
+// two, and several matches without it are an error that lists them. The first lookups are
+// throttled and retried.
 func TestAccAMIDataSource_fake(t *testing.T) {
 	fake := acctest.StartFakeAWS(t, awsfake.Faults{})
+	fake.ThrottleNext("DescribeImages", 2)
 	var newest awsfake.Image
 	for _, img := range fake.Images() {
 		if strings.HasPrefix(img.Name, "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-") && img.CreationDate > newest.CreationDate {
@@ -77,6 +80,12 @@ data "sandbox_aws_ami" "ubuntu" {
 					statecheck.ExpectKnownValue("data.sandbox_aws_ami.ubuntu", tfjsonpath.New("id"), knownvalue.StringExact(newest.ID)),
 					statecheck.ExpectKnownValue("data.sandbox_aws_ami.ubuntu", tfjsonpath.New("creation_date"), knownvalue.StringExact(newest.CreationDate)),
 					statecheck.ExpectKnownValue("data.sandbox_aws_ami.ubuntu", tfjsonpath.New("region"), knownvalue.StringExact("us-east-1")),
+				},
+				Check: func(*terraform.State) error {
+					if n := fake.ErrorCount("RequestLimitExceeded"); n != 2 {
+						return fmt.Errorf("the fake throttled %d DescribeImages calls, want 2", n)
+					}
+					return nil
 				},
 			},
 			{
