@@ -1,8 +1,16 @@
-# The manager block is optional: without it the provider reads SANDBOX_ENDPOINT and SANDBOX_ADMIN_KEY.
+# Every block is optional.
 provider "sandbox" {
+  # Without the manager block the provider reads SANDBOX_ENDPOINT and SANDBOX_ADMIN_KEY.
   manager {
     endpoint  = "http://127.0.0.1:3000" # `make run` listens here
     admin_key = var.sandbox_admin_key   # the SANDBOX_ADMIN_KEY the manager was started with
+  }
+
+  # Without the aws block (or for what it leaves out) the standard AWS chain applies: AWS_REGION,
+  # AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ~/.aws/config, AWS_ENDPOINT_URL_*.
+  aws {
+    region  = "eu-west-1"
+    profile = "sandbox"
   }
 }
 

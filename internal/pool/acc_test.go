@@ -7,12 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
-	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
-	"github.com/hashicorp/terraform-plugin-testing/helper/acctest"
+	sdkacctest "github.com/hashicorp/terraform-plugin-testing/helper/acctest"
 
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/acctest"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/client"
-	"github.com/sandboxstack/terraform-provider-sandbox/internal/provider"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/managerharness"
 )
 
@@ -25,9 +23,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var protoV6Factories = map[string]func() (tfprotov6.ProviderServer, error){
-	"sandbox": providerserver.NewProtocol6WithError(provider.New("test")()),
-}
+var protoV6Factories = acctest.Factories()
 
 // accManager is a sandbox manager for one test, and an admin client of it.
 type accManager struct {
@@ -49,7 +45,7 @@ func startManagerWith(t *testing.T, opts managerharness.Options) *accManager {
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 to run it (make test does)")
 	}
-	adminKey := "adm-" + acctest.RandString(24)
+	adminKey := "adm-" + sdkacctest.RandString(24)
 	opts.AdminKey, opts.LogLevel = adminKey, "info"
 	m := managerharness.Start(t, opts)
 	admin, err := client.New(m.URL(), adminKey)
@@ -77,4 +73,4 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-func randomName() string { return acctest.RandomWithPrefix("tf-acc") }
+func randomName() string { return acctest.RandomName() }

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/client"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework"
 )
 
 // MaxKeyNameLength is the manager's bound on an API key's name, in bytes.
@@ -29,10 +30,12 @@ var (
 )
 
 // NewAPIKeyResource is the sandbox_api_key resource.
-func NewAPIKeyResource() resource.Resource { return &apiKeyResource{} }
+func NewAPIKeyResource() resource.Resource {
+	return &apiKeyResource{ResourceBase: framework.NewResourceBase("api_key")}
+}
 
 type apiKeyResource struct {
-	defaults ManagerDefaults
+	framework.ResourceBase
 }
 
 type apiKeyModel struct {
@@ -40,12 +43,7 @@ type apiKeyModel struct {
 	Name      types.String `tfsdk:"name"`
 	Key       types.String `tfsdk:"key"`
 	CreatedAt types.String `tfsdk:"created_at"`
-	Endpoint  types.String `tfsdk:"endpoint"`
-	AdminKey  types.String `tfsdk:"admin_key"`
-}
-
-func (r *apiKeyResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_api_key"
+	managerLocation
 }
 
 func (r *apiKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
@@ -55,7 +53,7 @@ func (r *apiKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 			"hashed and shows the secret only once, when the key is created, so `key` is known only to the Terraform state " +
 			"that created it: an imported key has no `key`. Changing the name or the manager replaces the key (a new " +
 			"secret); rotating the admin key does not.",
-		Attributes: map[string]schema.Attribute{
+		Attributes: withAttributes(map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed:            true,
 				MarkdownDescription: "The key's ID on the manager (not secret).",
@@ -83,35 +81,18 @@ func (r *apiKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 				MarkdownDescription: "When the manager created the key (RFC 3339).",
 				PlanModifiers:       stable,
 			},
-			"endpoint": schema.StringAttribute{
-				Optional:            true,
-				MarkdownDescription: endpointDescription + " Pointing the resource at another manager replaces the key.",
-				Validators:          []validator.String{EndpointValidator()},
-			},
-			"admin_key": schema.StringAttribute{
-				Optional:            true,
-				Sensitive:           true,
-				MarkdownDescription: adminKeyDescription + " Changing it updates the state only.",
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
-			},
-		},
-	}
-}
-
-func (r *apiKeyResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if d, ok := configureDefaults(req.ProviderData, &resp.Diagnostics); ok {
-		r.defaults = d
+		}, managerResourceAttributes("Pointing the resource at another manager replaces the key.", "Changing it updates the state only.")),
 	}
 }
 
 func (r *apiKeyResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	planEndpointChange(ctx, r.defaults, req, resp)
+	planEndpointChange(ctx, r.ProviderData().Manager, req, resp)
 }
 
 func (r *apiKeyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan apiKeyModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	c := newClient(plan.Endpoint, plan.AdminKey, r.defaults, &resp.Diagnostics)
+	c := plan.client(r.ProviderData().Manager, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -131,7 +112,7 @@ func (r *apiKeyResource) Create(ctx context.Context, req resource.CreateRequest,
 func (r *apiKeyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state apiKeyModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	c := newClient(state.Endpoint, state.AdminKey, r.defaults, &resp.Diagnostics)
+	c := state.client(r.ProviderData().Manager, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -164,7 +145,7 @@ func (r *apiKeyResource) Update(ctx context.Context, req resource.UpdateRequest,
 func (r *apiKeyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state apiKeyModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	c := newClient(state.Endpoint, state.AdminKey, r.defaults, &resp.Diagnostics)
+	c := state.client(r.ProviderData().Manager, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}

@@ -14,13 +14,17 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	dschema "github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	rschema "github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/client"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework"
 )
 
 // Environment variables the provider falls back to.
@@ -29,36 +33,64 @@ const (
 	EnvAdminKey = "SANDBOX_ADMIN_KEY"
 )
 
-// ManagerDefaults is where resources find a manager when they do not say themselves: the
-// provider's manager block, or the environment. Empty fields are unset.
-type ManagerDefaults struct {
-	Endpoint  string
-	AdminKey  string
-	UserAgent string
+// managerLocation is the endpoint/admin_key pair every type here has; models embed it.
+type managerLocation struct {
+	Endpoint types.String `tfsdk:"endpoint"`
+	AdminKey types.String `tfsdk:"admin_key"`
 }
 
-// ManagerSource is what the provider hands these resources as ProviderData.
-type ManagerSource interface {
-	ManagerDefaults() ManagerDefaults
+// client builds the manager client from the pair and the provider's defaults, or adds diagnostics
+// that say which setting is missing.
+func (l managerLocation) client(d framework.ManagerDefaults, diags *diag.Diagnostics) *client.Client {
+	return newClient(l.Endpoint, l.AdminKey, d, diags)
 }
 
-// configureDefaults extracts ManagerDefaults from ProviderData (nil during validation).
-func configureDefaults(providerData any, diags *diag.Diagnostics) (ManagerDefaults, bool) {
-	if providerData == nil {
-		return ManagerDefaults{}, false
+// managerResourceAttributes is the pair's schema for a resource; replaceNote says what moving the
+// resource to another manager does.
+func managerResourceAttributes(replaceNote, adminKeyNote string) map[string]rschema.Attribute {
+	return map[string]rschema.Attribute{
+		"endpoint": rschema.StringAttribute{
+			Optional:            true,
+			MarkdownDescription: strings.TrimSpace(endpointDescription + " " + replaceNote),
+			Validators:          []validator.String{EndpointValidator()},
+		},
+		"admin_key": rschema.StringAttribute{
+			Optional:            true,
+			Sensitive:           true,
+			MarkdownDescription: strings.TrimSpace(adminKeyDescription + " " + adminKeyNote),
+			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+		},
 	}
-	src, ok := providerData.(ManagerSource)
-	if !ok {
-		diags.AddError("Unexpected Provider Data Type",
-			fmt.Sprintf("Expected a pool.ManagerSource, got %T. Please report this issue to the provider developers.", providerData))
-		return ManagerDefaults{}, false
+}
+
+// managerDataSourceAttributes is the pair's schema for a data source.
+func managerDataSourceAttributes() map[string]dschema.Attribute {
+	return map[string]dschema.Attribute{
+		"endpoint": dschema.StringAttribute{
+			Optional:            true,
+			MarkdownDescription: endpointDescription,
+			Validators:          []validator.String{EndpointValidator()},
+		},
+		"admin_key": dschema.StringAttribute{
+			Optional:            true,
+			Sensitive:           true,
+			MarkdownDescription: adminKeyDescription,
+			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+		},
 	}
-	return src.ManagerDefaults(), true
+}
+
+// withAttributes adds the pair to a schema's own attributes.
+func withAttributes[A any](own, pair map[string]A) map[string]A {
+	for k, v := range pair {
+		own[k] = v
+	}
+	return own
 }
 
 // effectiveEndpoint is the endpoint a resource uses: its own, else the default. The second
 // result is false when the resource's own value is unknown.
-func effectiveEndpoint(own types.String, d ManagerDefaults) (string, bool) {
+func effectiveEndpoint(own types.String, d framework.ManagerDefaults) (string, bool) {
 	if own.IsUnknown() {
 		return "", false
 	}
@@ -77,7 +109,7 @@ func normalizeEndpoint(s string) string {
 
 // newClient builds the client for a resource from its own endpoint/admin_key attributes and
 // the defaults, or adds diagnostics that say which setting is missing.
-func newClient(endpoint, adminKey types.String, d ManagerDefaults, diags *diag.Diagnostics) *client.Client {
+func newClient(endpoint, adminKey types.String, d framework.ManagerDefaults, diags *diag.Diagnostics) *client.Client {
 	ep := d.Endpoint
 	if !endpoint.IsNull() && !endpoint.IsUnknown() && endpoint.ValueString() != "" {
 		ep = endpoint.ValueString()
@@ -116,48 +148,54 @@ func newClient(endpoint, adminKey types.String, d ManagerDefaults, diags *diag.D
 // addClientError turns a client error into a diagnostic that says what to do. action is
 // lower-case, like "creating sandbox pool \"warm\"".
 func addClientError(diags *diag.Diagnostics, c *client.Client, action string, err error) {
-	var re *client.RequestError
-	var ae *client.APIError
-	switch {
-	case errors.As(err, &re) && errors.Is(err, context.DeadlineExceeded):
-		diags.AddError("Sandbox Manager Timed Out",
-			fmt.Sprintf("While %s, the sandbox manager at %s did not answer in time (%s %s: %v). "+
-				"Check that the manager is healthy, or raise the operation's timeout in the resource's timeouts block.",
-				action, c.Endpoint(), re.Method, re.URL, re.Err))
-	case errors.As(err, &re):
-		diags.AddError("Sandbox Manager Unreachable",
-			fmt.Sprintf("While %s, the sandbox manager at %s could not be reached (%s %s: %v).\n\n"+
-				"Check that the manager is running (a local one: `make run`) and that endpoint (on the resource), "+
-				"endpoint in the provider's manager block, or %s points at it.",
-				action, c.Endpoint(), re.Method, re.URL, re.Err, EnvEndpoint))
-	case errors.As(err, &ae) && ae.StatusCode == 401:
-		diags.AddError("Sandbox Manager Rejected the Admin Key",
-			fmt.Sprintf("While %s, the sandbox manager at %s answered 401 (%s).\n\n"+
-				"Set admin_key (on the resource or in the provider's manager block) or %s to the admin key the "+
-				"manager was started with (the manager's own %s).", action, c.Endpoint(), ae.Message, EnvAdminKey, EnvAdminKey))
-	case errors.As(err, &ae) && ae.StatusCode == 403:
-		diags.AddError("Sandbox Manager Admin API Disabled",
-			fmt.Sprintf("While %s, the sandbox manager at %s answered 403 (%s).\n\n"+
-				"The admin API is off unless the manager is started with %s set; restart it with a key "+
-				"(for example `%s=$(openssl rand -hex 20) make run`) and configure the same key here.",
-				action, c.Endpoint(), ae.Message, EnvAdminKey, EnvAdminKey))
-	default:
-		diags.AddError("Sandbox Manager Error", fmt.Sprintf("While %s, the sandbox manager at %s: %v", action, c.Endpoint(), err))
+	framework.AddError(diags, framework.Op{Verb: action}, err, managerAdvisor(c))
+}
+
+// managerAdvisor words the manager client's errors: unreachable, timed out, refused key, admin
+// API off, anything else.
+func managerAdvisor(c *client.Client) framework.Advisor {
+	return func(op framework.Op, err error) (framework.Advice, bool) {
+		action := op.String()
+		var re *client.RequestError
+		var ae *client.APIError
+		switch {
+		case errors.As(err, &re) && errors.Is(err, context.DeadlineExceeded):
+			return framework.Advice{Summary: "Sandbox Manager Timed Out",
+				Detail: fmt.Sprintf("While %s, the sandbox manager at %s did not answer in time (%s %s: %v). "+
+					"Check that the manager is healthy, or raise the operation's timeout in the resource's timeouts block.",
+					action, c.Endpoint(), re.Method, re.URL, re.Err)}, true
+		case errors.As(err, &re):
+			return framework.Advice{Summary: "Sandbox Manager Unreachable",
+				Detail: fmt.Sprintf("While %s, the sandbox manager at %s could not be reached (%s %s: %v).\n\n"+
+					"Check that the manager is running (a local one: `make run`) and that endpoint (on the resource), "+
+					"endpoint in the provider's manager block, or %s points at it.",
+					action, c.Endpoint(), re.Method, re.URL, re.Err, EnvEndpoint)}, true
+		case errors.As(err, &ae) && ae.StatusCode == 401:
+			return framework.Advice{Summary: "Sandbox Manager Rejected the Admin Key",
+				Detail: fmt.Sprintf("While %s, the sandbox manager at %s answered 401 (%s).\n\n"+
+					"Set admin_key (on the resource or in the provider's manager block) or %s to the admin key the "+
+					"manager was started with (the manager's own %s).", action, c.Endpoint(), ae.Message, EnvAdminKey, EnvAdminKey)}, true
+		case errors.As(err, &ae) && ae.StatusCode == 403:
+			return framework.Advice{Summary: "Sandbox Manager Admin API Disabled",
+				Detail: fmt.Sprintf("While %s, the sandbox manager at %s answered 403 (%s).\n\n"+
+					"The admin API is off unless the manager is started with %s set; restart it with a key "+
+					"(for example `%s=$(openssl rand -hex 20) make run`) and configure the same key here.",
+					action, c.Endpoint(), ae.Message, EnvAdminKey, EnvAdminKey)}, true
+		}
+		return framework.Advice{Summary: "Sandbox Manager Error",
+			Detail: fmt.Sprintf("While %s, the sandbox manager at %s: %v", action, c.Endpoint(), err)}, true
 	}
 }
 
-// splitImportID parses "<endpoint>|<id>" or "<id>".
+// splitImportID parses "<endpoint>|<id>" or "<id>"; what names the id part.
 func splitImportID(raw, what string, diags *diag.Diagnostics) (endpoint, id string) {
-	endpoint, id, found := strings.Cut(raw, "|")
-	if !found {
-		endpoint, id = "", raw
-	}
-	endpoint, id = strings.TrimSpace(endpoint), strings.TrimSpace(id)
-	if id == "" || found && endpoint == "" {
-		diags.AddError("Unexpected Import Identifier",
-			fmt.Sprintf("Expected <%s> or <endpoint>|<%s> (for example http://127.0.0.1:3000|...), got %q.", what, what, raw))
+	format := framework.ImportID{Sep: "|", Parts: []string{"endpoint", what}, Optional: 1,
+		Example: "http://127.0.0.1:3000|..."}
+	parts := format.Parse(raw, diags)
+	if parts == nil {
 		return "", ""
 	}
+	endpoint, id = parts[0], parts[1]
 	if endpoint != "" {
 		if _, err := client.ParseEndpoint(endpoint); err != nil {
 			diags.AddError("Unexpected Import Identifier", fmt.Sprintf("The endpoint part of %q: %v", raw, err))
@@ -198,7 +236,7 @@ const (
 
 // planEndpointChange marks a resource for replacement when it moves to another manager: the
 // object on the old manager cannot be updated through the new one.
-func planEndpointChange(ctx context.Context, d ManagerDefaults, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+func planEndpointChange(ctx context.Context, d framework.ManagerDefaults, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
 		return // create or destroy
 	}

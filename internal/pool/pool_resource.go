@@ -23,6 +23,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/client"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework/retry"
 )
 
 // PoolNamePattern is what the manager accepts as a pool name: a DNS label, because pools become
@@ -52,27 +54,24 @@ var (
 )
 
 // NewPoolResource is the sandbox_pool resource.
-func NewPoolResource() resource.Resource { return &poolResource{} }
+func NewPoolResource() resource.Resource {
+	return &poolResource{ResourceBase: framework.NewResourceBase("pool")}
+}
 
 type poolResource struct {
-	defaults ManagerDefaults
+	framework.ResourceBase
 }
 
 type poolModel struct {
-	ID           types.String   `tfsdk:"id"`
-	Name         types.String   `tfsdk:"name"`
-	Template     types.String   `tfsdk:"template"`
-	Size         types.Int64    `tfsdk:"size"`
-	Timeout      types.Int64    `tfsdk:"timeout"`
-	Resources    types.Object   `tfsdk:"resources"`
-	WaitForReady types.Bool     `tfsdk:"wait_for_ready"`
-	Endpoint     types.String   `tfsdk:"endpoint"`
-	AdminKey     types.String   `tfsdk:"admin_key"`
-	Timeouts     timeouts.Value `tfsdk:"timeouts"`
-}
-
-func (r *poolResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_pool"
+	ID           types.String `tfsdk:"id"`
+	Name         types.String `tfsdk:"name"`
+	Template     types.String `tfsdk:"template"`
+	Size         types.Int64  `tfsdk:"size"`
+	Timeout      types.Int64  `tfsdk:"timeout"`
+	Resources    types.Object `tfsdk:"resources"`
+	WaitForReady types.Bool   `tfsdk:"wait_for_ready"`
+	managerLocation
+	Timeouts timeouts.Value `tfsdk:"timeouts"`
 }
 
 func (r *poolResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
@@ -83,7 +82,7 @@ func (r *poolResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"attribute (it would show a change on every plan). With `wait_for_ready` (the default), create and update " +
 			"wait, within the `timeouts` (defaults: create 10m, update 10m, delete 5m), until the pool has `size` warm " +
 			"sandboxes.",
-		Attributes: map[string]schema.Attribute{
+		Attributes: withAttributes(map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed:            true,
 				MarkdownDescription: "The pool's name (the manager identifies pools by name).",
@@ -151,33 +150,16 @@ func (r *poolResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 					"tainted; a template that cannot run on the manager (see `sandbox_templates`) never gets ready. Set " +
 					"`false` to return as soon as the manager has accepted the settings.",
 			},
-			"endpoint": schema.StringAttribute{
-				Optional:            true,
-				MarkdownDescription: endpointDescription + " Pointing the resource at another manager replaces the pool.",
-				Validators:          []validator.String{EndpointValidator()},
-			},
-			"admin_key": schema.StringAttribute{
-				Optional:            true,
-				Sensitive:           true,
-				MarkdownDescription: adminKeyDescription,
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
-			},
-		},
+		}, managerResourceAttributes("Pointing the resource at another manager replaces the pool.", "")),
 		Blocks: map[string]schema.Block{
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
 }
 
-func (r *poolResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if d, ok := configureDefaults(req.ProviderData, &resp.Diagnostics); ok {
-		r.defaults = d
-	}
-}
-
 // ModifyPlan replaces the pool when the resource moves to another manager.
 func (r *poolResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	planEndpointChange(ctx, r.defaults, req, resp)
+	planEndpointChange(ctx, r.ProviderData().Manager, req, resp)
 }
 
 func (r *poolResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -186,14 +168,12 @@ func (r *poolResource) Create(ctx context.Context, req resource.CreateRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, diags := plan.Timeouts.Create(ctx, defaultPoolCreateTimeout)
-	resp.Diagnostics.Append(diags...)
-	c := newClient(plan.Endpoint, plan.AdminKey, r.defaults, &resp.Diagnostics)
+	ctx, cancel, timeout := framework.WithTimeout(ctx, plan.Timeouts.Create, defaultPoolCreateTimeout, &resp.Diagnostics)
+	defer cancel()
+	c := plan.client(r.ProviderData().Manager, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	name := plan.Name.ValueString()
 	action := fmt.Sprintf("creating sandbox pool %q", name)
 
@@ -216,7 +196,7 @@ func (r *poolResource) Create(ctx context.Context, req resource.CreateRequest, r
 func (r *poolResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state poolModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	c := newClient(state.Endpoint, state.AdminKey, r.defaults, &resp.Diagnostics)
+	c := state.client(r.ProviderData().Manager, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -260,14 +240,12 @@ func (r *poolResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, diags := plan.Timeouts.Update(ctx, defaultPoolUpdateTimeout)
-	resp.Diagnostics.Append(diags...)
-	c := newClient(plan.Endpoint, plan.AdminKey, r.defaults, &resp.Diagnostics)
+	ctx, cancel, timeout := framework.WithTimeout(ctx, plan.Timeouts.Update, defaultPoolUpdateTimeout, &resp.Diagnostics)
+	defer cancel()
+	c := plan.client(r.ProviderData().Manager, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	name := plan.Name.ValueString()
 	action := fmt.Sprintf("updating sandbox pool %q", name)
 	r.put(ctx, c, &plan, timeout, action, resp.Private, &resp.State, &resp.Diagnostics)
@@ -297,7 +275,7 @@ func (r *poolResource) put(ctx context.Context, c *client.Client, plan *poolMode
 	if diags.HasError() || !plan.WaitForReady.ValueBool() {
 		return
 	}
-	waitReady(ctx, c, name, got.Size, timeout, action, diags)
+	waitReady(ctx, c, name, got.Size, timeout, action, r.ProviderData().Timing.Pace(readyPacing), diags)
 }
 
 func (r *poolResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -306,14 +284,12 @@ func (r *poolResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, diags := state.Timeouts.Delete(ctx, defaultPoolDeleteTimeout)
-	resp.Diagnostics.Append(diags...)
-	c := newClient(state.Endpoint, state.AdminKey, r.defaults, &resp.Diagnostics)
+	ctx, cancel, _ := framework.WithTimeout(ctx, state.Timeouts.Delete, defaultPoolDeleteTimeout, &resp.Diagnostics)
+	defer cancel()
+	c := state.client(r.ProviderData().Manager, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	name := state.Name.ValueString()
 	if err := c.DeletePool(ctx, name); err != nil && !client.IsNotFound(err) {
 		addClientError(&resp.Diagnostics, c, fmt.Sprintf("deleting sandbox pool %q", name), err)
@@ -372,33 +348,41 @@ func addPutError(diags *diag.Diagnostics, c *client.Client, action string, err e
 	addClientError(diags, c, action, err)
 }
 
-// waitReady polls the pool until it has size warm sandboxes or ctx ends.
-func waitReady(ctx context.Context, c *client.Client, name string, size int64, timeout time.Duration, action string, diags *diag.Diagnostics) {
-	interval := 100 * time.Millisecond
+// readyPacing is how waitReady polls: at once, then after 100 ms, doubling up to 2 s.
+var readyPacing = retry.Pacing{Interval: 100 * time.Millisecond, MaxInterval: 2 * time.Second}
+
+// waitReady polls the pool until it has size warm sandboxes or the timeout (ctx's deadline) passes.
+func waitReady(ctx context.Context, c *client.Client, name string, size int64, timeout time.Duration, action string,
+	pacing retry.Pacing, diags *diag.Diagnostics) {
 	var last client.Pool
-	for {
-		p, err := c.GetPool(ctx, name)
-		switch {
-		case err == nil:
+	conf := retry.StateChangeConf[client.Pool]{
+		Pending: []string{"warming"},
+		Target:  []string{"ready"},
+		Refresh: func(ctx context.Context) (client.Pool, string, error) {
+			p, err := c.GetPool(ctx, name)
+			if err != nil {
+				return p, "", err
+			}
 			last = p
 			if p.Ready >= size {
-				return
+				return p, "ready", nil
 			}
 			tflog.Debug(ctx, "waiting for warm sandboxes", map[string]any{"pool": name, "ready": p.Ready, "size": size})
-		case ctx.Err() == nil:
-			addClientError(diags, c, action+" (waiting for warm sandboxes)", err)
-			return
-		}
-		select {
-		case <-ctx.Done():
-			diags.AddError("Sandbox Pool Not Ready",
-				fmt.Sprintf("While %s, the pool had %d of %d warm sandboxes after %s. The manager accepted the settings; "+
-					"its sandboxes of template %q did not all start. Check that the template is available (data source "+
-					"sandbox_templates, field reason) and the manager's log, then apply again; or raise the timeout in the "+
-					"timeouts block, or set wait_for_ready = false.", action, last.Ready, size, timeout, last.Template))
-			return
-		case <-time.After(interval):
-		}
-		interval = min(interval*2, 2*time.Second)
+			return p, "warming", nil
+		},
+		Timeout: timeout,
+		Pacing:  pacing,
+	}
+	_, err := conf.Wait(ctx)
+	switch {
+	case err == nil:
+	case retry.IsTimeout(err):
+		diags.AddError("Sandbox Pool Not Ready",
+			fmt.Sprintf("While %s, the pool had %d of %d warm sandboxes after %s. The manager accepted the settings; "+
+				"its sandboxes of template %q did not all start. Check that the template is available (data source "+
+				"sandbox_templates, field reason) and the manager's log, then apply again; or raise the timeout in the "+
+				"timeouts block, or set wait_for_ready = false.", action, last.Ready, size, timeout, last.Template))
+	default:
+		addClientError(diags, c, action+" (waiting for warm sandboxes)", err)
 	}
 }

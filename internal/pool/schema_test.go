@@ -11,6 +11,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework"
 )
 
 func TestResourceSchemas(t *testing.T) {
@@ -108,7 +110,7 @@ func TestSplitImportID(t *testing.T) {
 }
 
 func TestEffectiveEndpoint(t *testing.T) {
-	d := ManagerDefaults{Endpoint: "http://127.0.0.1:3000/"}
+	d := framework.ManagerDefaults{Endpoint: "http://127.0.0.1:3000/"}
 	if got, ok := effectiveEndpoint(types.StringNull(), d); !ok || got != "http://127.0.0.1:3000" {
 		t.Errorf("null → %q, %v", got, ok)
 	}

@@ -4,11 +4,11 @@ import (
 	"context"
 	"sort"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework"
 )
 
 var (
@@ -17,15 +17,16 @@ var (
 )
 
 // NewTemplatesDataSource is the sandbox_templates data source.
-func NewTemplatesDataSource() datasource.DataSource { return &templatesDataSource{} }
+func NewTemplatesDataSource() datasource.DataSource {
+	return &templatesDataSource{DataSourceBase: framework.NewDataSourceBase("templates")}
+}
 
 type templatesDataSource struct {
-	defaults ManagerDefaults
+	framework.DataSourceBase
 }
 
 type templatesModel struct {
-	Endpoint  types.String    `tfsdk:"endpoint"`
-	AdminKey  types.String    `tfsdk:"admin_key"`
+	managerLocation
 	Templates []templateModel `tfsdk:"templates"`
 	Available []types.String  `tfsdk:"available"`
 }
@@ -39,26 +40,11 @@ type templateModel struct {
 	MemoryMB  types.Int64    `tfsdk:"memory_mb"`
 }
 
-func (d *templatesDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_templates"
-}
-
 func (d *templatesDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The templates a sandbox manager knows, and whether it can run each of them now (the local " +
 			"runtime, for example, needs host programs such as chromium for `browser`).",
-		Attributes: map[string]schema.Attribute{
-			"endpoint": schema.StringAttribute{
-				Optional:            true,
-				MarkdownDescription: endpointDescription,
-				Validators:          []validator.String{EndpointValidator()},
-			},
-			"admin_key": schema.StringAttribute{
-				Optional:            true,
-				Sensitive:           true,
-				MarkdownDescription: adminKeyDescription,
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
-			},
+		Attributes: withAttributes(map[string]schema.Attribute{
 			"available": schema.ListAttribute{
 				Computed:            true,
 				ElementType:         types.StringType,
@@ -97,20 +83,14 @@ func (d *templatesDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 					},
 				},
 			},
-		},
-	}
-}
-
-func (d *templatesDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	if v, ok := configureDefaults(req.ProviderData, &resp.Diagnostics); ok {
-		d.defaults = v
+		}, managerDataSourceAttributes()),
 	}
 }
 
 func (d *templatesDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var cfg templatesModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
-	c := newClient(cfg.Endpoint, cfg.AdminKey, d.defaults, &resp.Diagnostics)
+	c := cfg.client(d.ProviderData().Manager, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}

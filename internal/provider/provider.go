@@ -2,8 +2,9 @@
 // resources and data sources.
 //
 // Provider configuration holds only settings that are known at plan time. Each area has its own
-// optional block (today `manager`; per-cloud blocks come later) and resources that might talk to
-// something created in the same apply accept the same settings themselves.
+// optional block (`manager`, `aws`; more clouds later) and resources that might talk to something
+// created in the same apply accept the same settings themselves. Configure hands every resource
+// one *framework.ProviderData.
 package provider
 
 import (
@@ -19,6 +20,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/aws"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/pool"
 )
 
@@ -28,18 +31,35 @@ const Address = "registry.terraform.io/sandboxstack/sandbox"
 // Provider is the `sandbox` provider.
 type Provider struct {
 	version string
+	timing  framework.Timing
 }
 
-var _ provider.Provider = (*Provider)(nil)
+var (
+	_ provider.Provider                     = (*Provider)(nil)
+	_ provider.ProviderWithConfigValidators = (*Provider)(nil)
+)
+
+// Option changes how the provider is built; for tests (nothing user-facing sets one).
+type Option func(*Provider)
+
+// WithTiming paces every waiter and retry (tests against fakes shorten the waits).
+func WithTiming(t framework.Timing) Option { return func(p *Provider) { p.timing = t } }
 
 // New returns a constructor the plugin server calls once per Terraform operation.
-func New(version string) func() provider.Provider {
-	return func() provider.Provider { return &Provider{version: version} }
+func New(version string, opts ...Option) func() provider.Provider {
+	return func() provider.Provider {
+		p := &Provider{version: version}
+		for _, o := range opts {
+			o(p)
+		}
+		return p
+	}
 }
 
 // providerModel is the provider block.
 type providerModel struct {
 	Manager *managerModel `tfsdk:"manager"`
+	AWS     *awsModel     `tfsdk:"aws"`
 }
 
 // managerModel is the manager block.
@@ -48,16 +68,20 @@ type managerModel struct {
 	AdminKey types.String `tfsdk:"admin_key"`
 }
 
-// Data is what Configure hands resources and data sources. Each area reads its part through a
-// small interface (pool.ManagerSource, later one per cloud).
-type Data struct {
-	manager pool.ManagerDefaults
+// awsModel is the aws block.
+type awsModel struct {
+	Region    types.String       `tfsdk:"region"`
+	Profile   types.String       `tfsdk:"profile"`
+	AccessKey types.String       `tfsdk:"access_key"`
+	SecretKey types.String       `tfsdk:"secret_key"`
+	Endpoints *awsEndpointsModel `tfsdk:"endpoints"`
 }
 
-// ManagerDefaults implements pool.ManagerSource.
-func (d *Data) ManagerDefaults() pool.ManagerDefaults { return d.manager }
-
-var _ pool.ManagerSource = (*Data)(nil)
+type awsEndpointsModel struct {
+	EC2     types.String `tfsdk:"ec2"`
+	Route53 types.String `tfsdk:"route53"`
+	STS     types.String `tfsdk:"sts"`
+}
 
 // Metadata names the provider type `sandbox`.
 func (p *Provider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -93,12 +117,20 @@ func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *pro
 					},
 				},
 			},
+			"aws": awsBlock(),
 		},
 	}
 }
 
-// Configure resolves the manager block against the environment. Nothing is contacted here: a
-// configuration without manager resources must not need a manager.
+// ConfigValidators checks the aws block's key pair at validation time.
+func (p *Provider) ConfigValidators(context.Context) []provider.ConfigValidator {
+	return awsConfigValidators()
+}
+
+// Configure resolves the manager block against the environment and keeps the aws block. Nothing is
+// contacted here, and no AWS setting is loaded: a configuration without manager resources must not
+// need a manager, one without AWS resources must not need AWS settings (AWS clients are built on
+// first use).
 func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
 	var cfg providerModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
@@ -119,14 +151,21 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 	}
 	unknown(m.Endpoint, "endpoint", pool.EnvEndpoint)
 	unknown(m.AdminKey, "admin_key", pool.EnvAdminKey)
+	awsSettings := awsSettingsOf(cfg.AWS, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	data := &Data{manager: pool.ManagerDefaults{
-		Endpoint:  valueOrEnv(m.Endpoint, pool.EnvEndpoint),
-		AdminKey:  valueOrEnv(m.AdminKey, pool.EnvAdminKey),
-		UserAgent: "terraform-provider-sandbox/" + p.version + " (+https://" + Address + ")",
-	}}
+	userAgent := "terraform-provider-sandbox/" + p.version + " (+https://" + Address + ")"
+	data := &framework.ProviderData{
+		UserAgent: userAgent,
+		Manager: framework.ManagerDefaults{
+			Endpoint:  valueOrEnv(m.Endpoint, pool.EnvEndpoint),
+			AdminKey:  valueOrEnv(m.AdminKey, pool.EnvAdminKey),
+			UserAgent: userAgent,
+		},
+		AWS:    awsSettings,
+		Timing: p.timing,
+	}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }
@@ -143,6 +182,10 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		pool.NewPoolResource,
 		pool.NewAPIKeyResource,
+		aws.NewVPCResource,
+		aws.NewSubnetResource,
+		aws.NewSecurityGroupResource,
+		aws.NewRoute53RecordResource,
 	}
 }
 
@@ -150,5 +193,8 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 func (p *Provider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		pool.NewTemplatesDataSource,
+		aws.NewVPCDataSource,
+		aws.NewAMIDataSource,
+		aws.NewRoute53ZoneDataSource,
 	}
 }
