@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -180,5 +181,49 @@ func TestOptionsValidated(t *testing.T) {
 			h.Close()
 			t.Errorf("%s: bad options accepted", name)
 		}
+	}
+}
+
+func TestRecordsOverHTTP(t *testing.T) {
+	h := New(t, Options{})
+	srv := httptest.NewServer(h.RecordsHandler())
+	t.Cleanup(srv.Close)
+	sink := RemoteSink{URL: srv.URL}
+
+	if err := sink.SetRecordSet("_acme-challenge.remote.test.", "TXT", []string{"r1", "r2"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := txtValues(query(t, "udp", h.DNSAddr(), "_acme-challenge.remote.test", dns.TypeTXT)); !slices.Equal(got, []string{"r1", "r2"}) {
+		t.Errorf("TXT published over HTTP = %q", got)
+	}
+	if err := sink.SetRecordSet("c.remote.test", "CNAME", []string{"a.test", "b.test"}); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Errorf("two-valued CNAME over HTTP: %v, want the handler's 400", err)
+	}
+
+	post := func(path, body string) int {
+		resp, err := http.Post(srv.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("/set-txt", `{"host":"_acme-challenge.chall.test","value":"v"}`); code != http.StatusOK {
+		t.Errorf("/set-txt: %d", code)
+	}
+	if got := h.TXT("_acme-challenge.chall.test"); !slices.Equal(got, []string{"v"}) {
+		t.Errorf("TXT after /set-txt = %q", got)
+	}
+	if code := post("/set-servfail", `{"host":"sf.remote.test"}`); code != http.StatusOK {
+		t.Errorf("/set-servfail: %d", code)
+	}
+	if r := query(t, "tcp", h.DNSAddr(), "sf.remote.test", dns.TypeA); r.Rcode != dns.RcodeServerFailure {
+		t.Errorf("rcode after /set-servfail = %s", dns.RcodeToString[r.Rcode])
+	}
+	if code := post("/set-txt", `{"value":"no host"}`); code != http.StatusBadRequest {
+		t.Errorf("/set-txt without host: %d, want 400", code)
+	}
+	if code := post("/clear-txt", `not json`); code != http.StatusBadRequest {
+		t.Errorf("bad JSON: %d, want 400", code)
 	}
 }
