@@ -273,8 +273,8 @@ func Obtain(ctx context.Context, req Request) (*Certificate, error) {
 // Renew obtains a new certificate to replace current (PEM, leaf first). The names are req.Names, or
 // current's when empty. With reuseKeyPEM the new certificate keeps that private key; otherwise a new
 // one of req.KeyType is made. The order names the certificate it replaces (ACME Renewal Information,
-// RFC 9773); if the CA refuses that (it does not know the certificate, say), the renewal is ordered
-// as a plain new certificate.
+// RFC 9773); if the CA refuses that (it does not know the certificate, the certificate was obtained
+// by another account, or it was replaced already), the renewal is ordered as a plain new certificate.
 func Renew(ctx context.Context, req Request, current []byte, reuseKeyPEM []byte) (*Certificate, error) {
 	leaf, err := parseLeaf(current)
 	if err != nil {

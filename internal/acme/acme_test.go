@@ -1,15 +1,20 @@
 package acme
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/big"
 	"os"
 	"slices"
@@ -35,7 +40,7 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	flag.Parse()
-	h, err := acmeharness.Start(acmeharness.Options{Profiles: map[string]acmeharness.Profile{
+	h, err := acmeharness.Start(acmeharness.Options{Log: caLog(), Profiles: map[string]acmeharness.Profile{
 		acmeharness.DefaultProfile: {Validity: acmeharness.DefaultValidity},
 		"shortlived":               {Validity: 160 * time.Hour},
 	}})
@@ -53,6 +58,14 @@ func run(m *testing.M) int {
 		legolog.Logger = discardLogger{}
 	}
 	return m.Run()
+}
+
+// caLog shows Pebble's and challtestsrv's logs with ACME_TEST_CA_LOG=1.
+func caLog() io.Writer {
+	if os.Getenv("ACME_TEST_CA_LOG") != "" {
+		return os.Stderr
+	}
+	return nil
 }
 
 type discardLogger struct{}
@@ -301,9 +314,15 @@ func TestRenew(t *testing.T) {
 	}
 
 	req.Names = nil // taken from the certificate
+	var logs bytes.Buffer
+	req.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	const fallback = "CA refused the replacement order"
 	sameKey, err := Renew(t.Context(), req, first.CertificatePEM, first.PrivateKeyPEM)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), fallback) {
+		t.Errorf("the CA refused to replace a certificate of the same account: %s", logs.String())
 	}
 	if sameKey.Serial == first.Serial {
 		t.Error("renewal returned the same certificate")
@@ -318,13 +337,21 @@ func TestRenew(t *testing.T) {
 		t.Error(err)
 	}
 
-	// The CA has recorded the first certificate as replaced, so this order's "replaces" is refused
-	// and the renewal goes through as a plain order.
-	newKey, err := Renew(t.Context(), req, first.CertificatePEM, nil)
+	// A certificate the CA never issued cannot be replaced: the CA refuses the order's "replaces"
+	// and the renewal goes through as a plain order, with a new key. (A second replacement of the
+	// same certificate is refused as alreadyReplaced, which lego itself retries without "replaces".)
+	foreign := selfSigned(t, "foreign.renew.test")
+	newKey, err := Renew(t.Context(), req, foreign.certPEM, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if publicKey(t, newKey.PrivateKeyPEM).(*ecdsa.PublicKey).Equal(publicKey(t, first.PrivateKeyPEM)) {
+	if !strings.Contains(logs.String(), fallback) {
+		t.Error("renewing a certificate unknown to the CA did not fall back to a plain order")
+	}
+	if !slices.Equal(newKey.Names, []string{"foreign.renew.test"}) {
+		t.Errorf("renewed names %q, want the foreign certificate's", newKey.Names)
+	}
+	if publicKey(t, newKey.PrivateKeyPEM).(*ecdsa.PublicKey).Equal(foreign.key.Public()) {
 		t.Error("renewal without a key to reuse kept the old key")
 	}
 	assertNothingLeft(t, w, "_acme-challenge.renew.test")
@@ -410,6 +437,53 @@ func TestTXTWriterErrorLeavesNothing(t *testing.T) {
 		t.Errorf("message %q does not name the name and quote the writer's error", err)
 	}
 	assertNothingLeft(t, w, "_acme-challenge.fail.test")
+}
+
+// failingDeletes refuses every deletion.
+type failingDeletes struct{ *dnsWriter }
+
+func (failingDeletes) DeleteTXT(context.Context, TXTRecord) error {
+	return errors.New("Throttling.User: the test writer refuses deletions")
+}
+
+func TestCleanupFailureKeepsTheCertificate(t *testing.T) {
+	w := newDNSWriter()
+	cert, err := Obtain(t.Context(), request(failingDeletes{w}, "cleanup.test"))
+	var ce *CleanupError
+	if cert == nil || !errors.As(err, &ce) {
+		t.Fatalf("Obtain = %v, %v; want the certificate and a CleanupError", cert != nil, err)
+	}
+	if !strings.Contains(err.Error(), "delete TXT record _acme-challenge.cleanup.test.") || !strings.Contains(err.Error(), "refuses deletions") {
+		t.Errorf("message %q does not say which record could not be deleted and why", err)
+	}
+	if err := verify(cert, "cleanup.test"); err != nil {
+		t.Error(err)
+	}
+	for fqdn := range w.left() {
+		ca.ClearTXT(fqdn)
+	}
+}
+
+func TestPropagationCheckAgainstRecursiveServer(t *testing.T) {
+	// With the check on, lego queries the DNS server for the TXT values before asking the CA.
+	w := newDNSWriter()
+	req := request(w, "*.checked.test", "checked.test")
+	req.Propagation = Propagation{DisableAuthoritativeCheck: true, PollInterval: 50 * time.Millisecond, Timeout: 10 * time.Second, RecursiveNameservers: []string{ca.DNSAddr()}}
+	if _, err := Obtain(t.Context(), req); err != nil {
+		t.Fatal(err)
+	}
+
+	// A record the DNS server never answers makes the check time out, not the CA refuse it.
+	ca.SetServFail("_acme-challenge.unseen.test", true)
+	t.Cleanup(func() { ca.SetServFail("_acme-challenge.unseen.test", false) })
+	req = request(newDNSWriter(), "unseen.test")
+	req.Propagation = Propagation{DisableAuthoritativeCheck: true, PollInterval: 50 * time.Millisecond, Timeout: 300 * time.Millisecond, RecursiveNameservers: []string{ca.DNSAddr()}}
+	_, err := Obtain(t.Context(), req)
+	var ce *ChallengeError
+	if !errors.As(err, &ce) || ce.Name != "unseen.test" || ce.ProblemType != "" {
+		t.Errorf("error %v, want a ChallengeError for unseen.test without a CA problem", err)
+	}
+	t.Logf("error: %v", err)
 }
 
 func TestCancelledContextLeavesNothing(t *testing.T) {
@@ -513,6 +587,30 @@ func TestDescribe(t *testing.T) {
 	if _, err := Describe(ca.RootPEM()); err == nil {
 		t.Error("a CA certificate described as a leaf")
 	}
+}
+
+type selfSignedCert struct {
+	certPEM []byte
+	key     *ecdsa.PrivateKey
+}
+
+func selfSigned(t *testing.T, name string) selfSignedCert {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		DNSNames:     []string{name},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return selfSignedCert{certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), key: key}
 }
 
 func mustKey(t testing.TB, kt KeyType) []byte {

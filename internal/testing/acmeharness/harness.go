@@ -178,7 +178,7 @@ func Start(opts Options) (_ *Harness, err error) {
 		return nil, err
 	}
 
-	if h.acme, err = startTLS(opts.ACMEAddr, front.Handler()); err != nil {
+	if h.acme, err = startTLS(opts.ACMEAddr, challengeRetryAfter(front.Handler(), retryAfter)); err != nil {
 		return nil, fmt.Errorf("ACME server: %w", err)
 	}
 	if h.mgmt, err = startTLS(opts.ManagementAddr, front.ManagementHandler()); err != nil {
@@ -320,6 +320,41 @@ func listenDNS(addr string) (net.PacketConn, net.Listener, error) {
 			return nil, nil, fmt.Errorf("DNS over TCP on %s: %w", udp.LocalAddr(), err)
 		}
 	}
+}
+
+// challengeRetryAfter adds Retry-After to challenge responses, which Pebble sends only on
+// authorizations (RFC 8555 8.2 allows it on both). Without it, lego waits 5 s before it first polls
+// a challenge that was not validated by the time the CA answered; with it, RetryAfter.
+func challengeRetryAfter(next http.Handler, seconds int) http.Handler {
+	value := strconv.Itoa(seconds)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/chalZ/") {
+			w = &retryAfterWriter{ResponseWriter: w, value: value}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type retryAfterWriter struct {
+	http.ResponseWriter
+	value       string
+	wroteHeader bool
+}
+
+func (w *retryAfterWriter) WriteHeader(code int) {
+	if w.wroteHeader {
+		return
+	}
+	w.wroteHeader = true
+	if code == http.StatusOK && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", w.value)
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *retryAfterWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.ResponseWriter.Write(b)
 }
 
 func startTLS(addr string, handler http.Handler) (*httptest.Server, error) {

@@ -227,3 +227,25 @@ func TestRecordsOverHTTP(t *testing.T) {
 		t.Errorf("bad JSON: %d, want 400", code)
 	}
 }
+
+func TestChallengeResponsesCarryRetryAfter(t *testing.T) {
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/authZ/") {
+			w.Header().Set("Retry-After", "7")
+		}
+		_, _ = w.Write([]byte("{}"))
+	})
+	h := challengeRetryAfter(inner, 2)
+	for _, tc := range []struct{ method, path, want string }{
+		{http.MethodPost, "/chalZ/abc", "2"},
+		{http.MethodPost, "/authZ/abc", "7"},
+		{http.MethodPost, "/order-plz", ""},
+		{http.MethodGet, "/chalZ/abc", ""},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		if got := rec.Header().Get("Retry-After"); got != tc.want {
+			t.Errorf("%s %s: Retry-After %q, want %q", tc.method, tc.path, got, tc.want)
+		}
+	}
+}
