@@ -170,6 +170,22 @@ func RegisterAccount(ctx context.Context, req AccountRequest) (*Account, error) 
 	return acct, err
 }
 
+// ErrAccountNotFound means the CA knows no account for the key.
+var ErrAccountNotFound = errors.New("the CA has no account for this key")
+
+// FindAccount returns the CA's existing account for the key without registering one (RFC 8555
+// 7.3.1 onlyReturnExisting), or an error wrapping ErrAccountNotFound.
+func FindAccount(ctx context.Context, srv Server, keyPEM []byte) (*Account, error) {
+	if err := srv.validate(); err != nil {
+		return nil, err
+	}
+	if len(keyPEM) == 0 {
+		return nil, errors.New("the account key is empty")
+	}
+	acct, _, err := account(ctx, srv, "", keyPEM, "", false, certOptions{})
+	return acct, err
+}
+
 // user is lego's view of an account.
 type user struct {
 	email string
@@ -208,6 +224,10 @@ func account(ctx context.Context, srv Server, email string, keyPEM []byte, keyTy
 		u.reg, err = client.Registration.Register(registration.RegisterOptions{TermsOfServiceAgreed: true})
 	} else {
 		u.reg, err = client.Registration.ResolveAccountByKey()
+	}
+	var prob *legoacme.ProblemDetails
+	if errors.As(err, &prob) && strings.HasSuffix(prob.Type, ":accountDoesNotExist") {
+		return nil, nil, fmt.Errorf("ACME account at %s: %w (%s)", srv.DirectoryURL, ErrAccountNotFound, prob.Detail)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("ACME account at %s: %w", srv.DirectoryURL, describeErr(err))
@@ -318,11 +338,10 @@ func obtain(ctx context.Context, req Request, key crypto.PrivateKey, replaces st
 	if err != nil {
 		return nil, fmt.Errorf("certificate from %s: %w", res.CertURL, err)
 	}
-	keyPEM := res.PrivateKey
 	return &Certificate{
 		CertificatePEM:  res.Certificate,
 		IssuerPEM:       res.IssuerCertificate,
-		PrivateKeyPEM:   keyPEM,
+		PrivateKeyPEM:   res.PrivateKey,
 		CertificateInfo: describe(leaf),
 		URL:             res.CertURL,
 		AccountURL:      acct.URL,

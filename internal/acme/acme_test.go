@@ -366,8 +366,8 @@ func TestRevoke(t *testing.T) {
 	}
 	server := Server{DirectoryURL: ca.DirectoryURL(), HTTPClient: ca.HTTPClient()}
 
-	if err := Revoke(t.Context(), RevokeRequest{Server: server, AccountKeyPEM: mustKey(t, KeyP256), CertificatePEM: cert.CertificatePEM}); err == nil {
-		t.Error("revoked with the key of an account the CA does not know")
+	if err := Revoke(t.Context(), RevokeRequest{Server: server, AccountKeyPEM: mustKey(t, KeyP256), CertificatePEM: cert.CertificatePEM}); !errors.Is(err, ErrAccountNotFound) {
+		t.Errorf("revoking with the key of an account the CA does not know: %v, want ErrAccountNotFound", err)
 	}
 
 	superseded := uint(4)
@@ -535,6 +535,13 @@ func TestAccount(t *testing.T) {
 	}
 	if again.URL != acct.URL {
 		t.Errorf("registering the same key again gave account %q, want %q", again.URL, acct.URL)
+	}
+	found, err := FindAccount(t.Context(), server, acct.KeyPEM)
+	if err != nil || found.URL != acct.URL {
+		t.Errorf("FindAccount = %+v, %v; want %q", found, err, acct.URL)
+	}
+	if _, err := FindAccount(t.Context(), server, mustKey(t, KeyP256)); !errors.Is(err, ErrAccountNotFound) {
+		t.Errorf("FindAccount of an unknown key: %v, want ErrAccountNotFound", err)
 	}
 	if _, err := RegisterAccount(t.Context(), AccountRequest{Server: server, KeyPEM: []byte("not a key")}); err == nil || !strings.Contains(err.Error(), "account key") {
 		t.Errorf("bad account key PEM: %v", err)
