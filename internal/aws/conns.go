@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -48,6 +49,11 @@ type Conns struct {
 	Route53   *route53.Client
 	STS       *sts.Client
 	timing    framework.Timing
+
+	// route53TXTMu serialises the read-merge-UPSERT of challenge TXT record sets, so that two
+	// challenges of this provider instance at one name (a wildcard and its apex) never overwrite
+	// each other's value.
+	route53TXTMu sync.Mutex
 }
 
 // ConnsFor returns the provider's AWS clients, building them on first use.
