@@ -120,6 +120,7 @@ func (r *certificateResource) Schema(ctx context.Context, _ resource.SchemaReque
 			"a new private key) from the same account, telling the CA which certificate it replaces (ACME Renewal " +
 			"Information). Run `terraform apply` regularly (for example daily from CI) so that renewals happen.\n\n" +
 			"**Destroy** revokes the certificate unless `revoke_on_destroy` is `false`.\n\n" +
+			"Issuance and renewal are bounded by the `timeouts` block (defaults: create 15m, update 15m, delete 5m).\n\n" +
 			"**Import** is not supported: a certificate's private key cannot be read back from the CA, so there is " +
 			"nothing to import. Issue a new certificate with this resource instead.\n\n" +
 			"The account key and the certificate's private key are kept in the Terraform state (as sensitive values): " +
@@ -227,7 +228,7 @@ func (r *certificateResource) Schema(ctx context.Context, _ resource.SchemaReque
 		},
 		Blocks: map[string]schema.Block{
 			"dns_challenge": schema.SingleNestedBlock{
-				MarkdownDescription: "How the DNS-01 challenges are answered: the DNS service to write the TXT records to " +
+				MarkdownDescription: "Required. How the DNS-01 challenges are answered: the DNS service to write the TXT records to " +
 					"(one of its blocks, currently `route53`), and how to wait for them to be visible before the CA looks. " +
 					"Changing it does not replace the certificate; it applies to the next issuance.",
 				Validators: []validator.Object{objectvalidator.IsRequired()},
@@ -254,7 +255,7 @@ func (r *certificateResource) Schema(ctx context.Context, _ resource.SchemaReque
 				},
 				Blocks: map[string]schema.Block{
 					"route53": schema.SingleNestedBlock{
-						MarkdownDescription: "Write the records into an AWS Route 53 hosted zone, with the provider's `aws` " +
+						MarkdownDescription: "Required. Write the records into an AWS Route 53 hosted zone, with the provider's `aws` " +
 							"settings. The credentials need `route53:ListResourceRecordSets`, " +
 							"`route53:ChangeResourceRecordSets` and `route53:GetChange` on the zone. A wildcard and its " +
 							"base name share one record set (`_acme-challenge.<name>`); the values are merged into it and " +
