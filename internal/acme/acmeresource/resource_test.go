@@ -3,6 +3,7 @@ package acmeresource_test
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -11,7 +12,9 @@ import (
 	"math/big"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +30,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/acctest"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/acme"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/acmeharness"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/awsfake"
 )
@@ -73,6 +77,15 @@ const address = "sandbox_acme_certificate.test"
 type route53Env struct {
 	fake   *acctest.FakeAWS
 	zoneID string
+
+	mu     sync.Mutex
+	txtLog []awsfake.RecordChange // the TXT changes the fake committed
+}
+
+func (e *route53Env) changes() []awsfake.RecordChange {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.txtLog)
 }
 
 func newRoute53(t *testing.T, zone string) *route53Env {
@@ -81,14 +94,23 @@ func newRoute53(t *testing.T, zone string) *route53Env {
 		t.Skip("acceptance test: set TF_ACC=1")
 	}
 	f := acctest.StartFakeAWS(t, awsfake.Faults{ChangePendingReads: 1})
-	f.SetRecordSink(harnessSink(t, ca))
+	e := &route53Env{fake: f}
+	f.SetRecordSink(awsfake.RecordSinkFunc(func(c awsfake.RecordChange) {
+		if c.Set.Type == "TXT" {
+			e.mu.Lock()
+			e.txtLog = append(e.txtLog, c)
+			e.mu.Unlock()
+		}
+		harnessSink(t, ca).RecordSetChanged(c)
+	}))
 	out, err := f.Conns(t).Route53.CreateHostedZone(context.Background(), &route53.CreateHostedZoneInput{
 		Name: &zone, CallerReference: ptr(acctest.RandomName()),
 	})
 	if err != nil {
 		t.Fatalf("create hosted zone %s: %v", zone, err)
 	}
-	return &route53Env{fake: f, zoneID: strings.TrimPrefix(*out.HostedZone.Id, "/hostedzone/")}
+	e.zoneID = strings.TrimPrefix(*out.HostedZone.Id, "/hostedzone/")
+	return e
 }
 
 // harnessSink adapts the Route 53 fake's change feed to the harness's record sets.
@@ -412,4 +434,118 @@ func TestAccACMECertificate_refusedChallenge(t *testing.T) {
 	if !wrote {
 		t.Error("no successful ChangeResourceRecordSets: the challenge record was never written")
 	}
+}
+
+// Two certificates whose challenges share _acme-challenge.shared.test, applied in parallel with one
+// supplied account key: both values must be in the one Route 53 record set while the CA validates.
+func TestAccACMECertificate_sharedChallengeNameAndAccountKey(t *testing.T) {
+	r53 := newRoute53(t, "shared.test")
+	key, err := acme.GenerateKey(acme.KeyP384)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resourceBlock := func(name, certName string) string {
+		return fmt.Sprintf(`
+resource "sandbox_acme_certificate" %q {
+  directory_url       = %q
+  ca_certificates_pem = %q
+  account_key_pem     = %q
+  names               = [%q]
+  key_type            = "P384"
+  dns_challenge {
+    recursive_nameservers  = [%q]
+    skip_propagation_check = true
+    polling_interval       = "50ms"
+    route53 {
+      hosted_zone_id = "/hostedzone/%s"
+    }
+  }
+}
+`, name, ca.DirectoryURL(), ca.ServerCAPEM(), key, certName, ca.DNSAddr(), r53.zoneID)
+	}
+	var clock timed
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.FakeFactories(),
+		Steps: []resource.TestStep{{
+			PreConfig: clock.begin,
+			Config:    r53.fake.ProviderConfig() + resourceBlock("wildcard", "*.shared.test") + resourceBlock("apex", "shared.test"),
+			Check: resource.ComposeTestCheckFunc(
+				clock.check(t, "issuing *.shared.test and shared.test as two certificates in parallel"),
+				resource.TestCheckResourceAttr("sandbox_acme_certificate.wildcard", "account_key_pem", string(key)),
+				resource.TestCheckResourceAttrPair("sandbox_acme_certificate.wildcard", "account_url", "sandbox_acme_certificate.apex", "account_url"),
+				resource.TestMatchResourceAttr("sandbox_acme_certificate.apex", "private_key_pem", regexp.MustCompile(`^-----BEGIN EC PRIVATE KEY-----`)),
+				func(s *terraform.State) error {
+					for _, rs := range s.RootModule().Resources {
+						block, _ := pem.Decode([]byte(rs.Primary.Attributes["certificate_pem"]))
+						leaf, err := x509.ParseCertificate(block.Bytes)
+						if err != nil {
+							return err
+						}
+						if pub, ok := leaf.PublicKey.(*ecdsa.PublicKey); !ok || pub.Curve.Params().BitSize != 384 {
+							return fmt.Errorf("%s: want a P-384 key, got %T", rs.Primary.ID, leaf.PublicKey)
+						}
+					}
+					r53.noTXTLeft(t, "_acme-challenge.shared.test.")
+					return nil
+				},
+			),
+		}},
+	})
+	// Both values were in the set at once: the second write merged into the first one's set.
+	most := 0
+	for _, c := range r53.changes() {
+		most = max(most, len(c.Set.Values))
+	}
+	if most != 2 {
+		t.Errorf("the challenge record set held at most %d values; want the two challenges merged", most)
+	}
+}
+
+func TestAccACMECertificate_invalidConfig(t *testing.T) {
+	r53 := newRoute53(t, "invalid.test")
+	base := r53.fake.ProviderConfig()
+	step := func(body, errPattern string) resource.TestStep {
+		return resource.TestStep{
+			Config:      base + "resource \"sandbox_acme_certificate\" \"test\" {\n" + body + "\n}\n",
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(strings.ReplaceAll(errPattern, " ", `\s+`)),
+		}
+	}
+	dns := `dns_challenge {
+  route53 {
+    hosted_zone_id = "Z123"
+  }
+}`
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.FakeFactories(),
+		Steps: []resource.TestStep{
+			step(`names = ["invalid.test"]`, `Block dns_challenge must have a configuration value`),
+			step(`names = ["Invalid.test"]`+"\n"+dns, `must be a lower-case DNS name`),
+			step(`names = ["a.invalid.test", "a.invalid.test"]`+"\n"+dns, `Duplicate List Value`),
+			step(`names = ["invalid.test"]`+"\nkey_type = \"ED25519\"\n"+dns, `key_type.*value must be one of`),
+			step(`names = ["invalid.test"]`+"\nca_certificates_pem = \"not pem\"\n"+dns, `Invalid CA Certificates`),
+			step(`names = ["invalid.test"]`+"\naccount_key_pem = \"not a key\"\n"+dns, `Invalid Account Key`),
+			step(`names = ["invalid.test"]
+dns_challenge {
+  polling_interval = "often"
+  route53 {
+    hosted_zone_id = "Z123"
+  }
+}`, `Invalid Duration`),
+			step(`names = ["invalid.test"]
+dns_challenge {
+  recursive_nameservers = ["1.1.1.1"]
+  route53 {
+    hosted_zone_id = "Z123"
+  }
+}`, `Invalid Name Server`),
+			step(`names = ["invalid.test"]
+dns_challenge {
+  route53 {
+    hosted_zone_id = "example.com"
+  }
+}`, `must be a Route 53 hosted zone ID`),
+		},
+	})
+	r53.noTXTLeft(t, "_acme-challenge.invalid.test.")
 }
