@@ -80,6 +80,7 @@ type route53Env struct {
 
 	mu     sync.Mutex
 	txtLog []awsfake.RecordChange // the TXT changes the fake committed
+	onTXT  func(awsfake.RecordChange)
 }
 
 func (e *route53Env) changes() []awsfake.RecordChange {
@@ -99,7 +100,11 @@ func newRoute53(t *testing.T, zone string) *route53Env {
 		if c.Set.Type == "TXT" {
 			e.mu.Lock()
 			e.txtLog = append(e.txtLog, c)
+			hook := e.onTXT
 			e.mu.Unlock()
+			if hook != nil {
+				hook(c)
+			}
 		}
 		harnessSink(t, ca).RecordSetChanged(c)
 	}))
@@ -444,6 +449,13 @@ func TestAccACMECertificate_sharedChallengeNameAndAccountKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The account exists before Terraform uses its key. (Registering one key twice at the same
+	// moment is also fine for the protocol, but Pebble's in-memory store has a data race there.)
+	acct, err := acme.RegisterAccount(context.Background(), acme.AccountRequest{
+		Server: acme.Server{DirectoryURL: ca.DirectoryURL(), HTTPClient: ca.HTTPClient()}, KeyPEM: key})
+	if err != nil {
+		t.Fatal(err)
+	}
 	resourceBlock := func(name, certName string) string {
 		return fmt.Sprintf(`
 resource "sandbox_acme_certificate" %q {
@@ -472,7 +484,8 @@ resource "sandbox_acme_certificate" %q {
 			Check: resource.ComposeTestCheckFunc(
 				clock.check(t, "issuing *.shared.test and shared.test as two certificates in parallel"),
 				resource.TestCheckResourceAttr("sandbox_acme_certificate.wildcard", "account_key_pem", string(key)),
-				resource.TestCheckResourceAttrPair("sandbox_acme_certificate.wildcard", "account_url", "sandbox_acme_certificate.apex", "account_url"),
+				resource.TestCheckResourceAttr("sandbox_acme_certificate.wildcard", "account_url", acct.URL),
+				resource.TestCheckResourceAttr("sandbox_acme_certificate.apex", "account_url", acct.URL),
 				resource.TestMatchResourceAttr("sandbox_acme_certificate.apex", "private_key_pem", regexp.MustCompile(`^-----BEGIN EC PRIVATE KEY-----`)),
 				func(s *terraform.State) error {
 					for _, rs := range s.RootModule().Resources {
@@ -548,4 +561,98 @@ dns_challenge {
 		},
 	})
 	r53.noTXTLeft(t, "_acme-challenge.invalid.test.")
+}
+
+// A record that cannot be removed after issuance does not lose the certificate: the apply succeeds
+// with a warning, and the certificate is in the state.
+func TestAccACMECertificate_leftoverRecordIsAWarning(t *testing.T) {
+	r53 := newRoute53(t, "leftover.test")
+	var once sync.Once
+	r53.mu.Lock()
+	r53.onTXT = func(c awsfake.RecordChange) {
+		if !c.Deleted { // once the challenge is written, every further change is throttled away
+			once.Do(func() { r53.fake.ThrottleNext("ChangeResourceRecordSets", 1000) })
+		}
+	}
+	r53.mu.Unlock()
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.FakeFactories(),
+		Steps: []resource.TestStep{{
+			Config: r53.config(certConfig{names: []string{"leftover.test"}, minDays: 30, revokeOnDestroy: true}),
+			Check: func(s *terraform.State) error {
+				cert, err := readIssued(s)
+				if err != nil {
+					return err
+				}
+				if err := cert.verifies("leftover.test"); err != nil {
+					return err
+				}
+				var left int
+				for _, rs := range r53.fake.RecordSets(r53.zoneID) {
+					if rs.Type == "TXT" {
+						left += len(rs.Values)
+					}
+				}
+				if left != 1 {
+					return fmt.Errorf("%d TXT values in the zone; want the one that could not be removed", left)
+				}
+				return nil
+			},
+		}},
+	})
+	if n := r53.fake.ErrorCount("PriorRequestNotComplete"); n < 25 {
+		t.Errorf("%d throttled removals; want at least the SDK's 25 attempts", n)
+	}
+}
+
+// A renewal that fails keeps the certificate in the state, and the next apply renews.
+func TestAccACMECertificate_failedRenewalKeepsTheCertificate(t *testing.T) {
+	r53 := newRoute53(t, "keep.test")
+	const challenge = "_acme-challenge.keep.test."
+	t.Cleanup(func() { ca.SetServFail(challenge, false) })
+	cfg := func(minDays int) string {
+		return r53.config(certConfig{names: []string{"keep.test"}, minDays: minDays, revokeOnDestroy: true})
+	}
+	var first *issued
+	sameAsFirst := func(s *terraform.State) error {
+		now, err := readIssued(s)
+		if err != nil {
+			return err
+		}
+		if now.serial.Cmp(first.serial) != 0 {
+			return fmt.Errorf("serial %x, want the first certificate's %x", now.serial, first.serial)
+		}
+		return nil
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.FakeFactories(),
+		Steps: []resource.TestStep{
+			{Config: cfg(30), Check: func(s *terraform.State) (err error) { first, err = readIssued(s); return err }},
+			{
+				PreConfig:   func() { ca.SetServFail(challenge, true) },
+				Config:      cfg(100),
+				ExpectError: regexp.MustCompile(`ACME\s+Validation\s+Failed\s+for\s+keep\.test`),
+			},
+			{
+				PreConfig:    func() { ca.SetServFail(challenge, false); r53.noTXTLeft(t, challenge) },
+				RefreshState: true,
+				Check:        sameAsFirst,
+				// The configuration still asks for a renewal.
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: cfg(100),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue(address, tfjsonpath.New("certificate_pem")),
+				}},
+				Check: func(s *terraform.State) error {
+					if sameAsFirst(s) == nil {
+						return errors.New("not renewed")
+					}
+					return nil
+				},
+				ExpectNonEmptyPlan: true,
+			},
+		},
+	})
 }
