@@ -238,7 +238,8 @@ func (r *certificateResource) Schema(ctx context.Context, _ resource.SchemaReque
 						ElementType: types.StringType,
 						MarkdownDescription: "DNS servers (`host:port`) used to check that the records are visible, and to " +
 							"follow a CNAME on `_acme-challenge.<name>` to the name actually written. Defaults to the " +
-							"system's resolvers.",
+							"system's resolvers. The ACME library keeps one list per provider process, so give every " +
+							"certificate of a configuration the same list.",
 						Validators: []validator.List{listvalidator.ValueStringsAre(hostPortValidator{})},
 					},
 					"skip_propagation_check": schema.BoolAttribute{
