@@ -280,7 +280,7 @@ func addIssueError(diags *diag.Diagnostics, op framework.Op, m *certificateModel
 	}
 	challenges := challengeErrors(err)
 	if len(challenges) == 0 {
-		framework.AddError(diags, op, err, aws.Advise)
+		framework.AddError(diags, op, err, adviseTLS, aws.Advise)
 		return
 	}
 	for _, ce := range challenges {
@@ -331,4 +331,21 @@ func challengeErrors(err error) []*acme.ChallengeError {
 	}
 	walk(err)
 	return out
+}
+
+// adviseTLS points at ca_certificates_pem when the ACME server's certificate is not trusted.
+func adviseTLS(op framework.Op, err error) (framework.Advice, bool) {
+	var unknownAuthority x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var hostname x509.HostnameError
+	if !errors.As(err, &unknownAuthority) && !errors.As(err, &invalid) && !errors.As(err, &hostname) {
+		return framework.Advice{}, false
+	}
+	return framework.Advice{
+		Summary:   "ACME Server Certificate Not Trusted",
+		Attribute: path.Root("ca_certificates_pem"),
+		Hint: "The TLS certificate of the ACME server (directory_url) does not verify against the system's roots. For a " +
+			"private CA, set ca_certificates_pem to the certificate of the CA that signed the server's TLS certificate; " +
+			"check that directory_url names the host its certificate was issued for.",
+	}, true
 }

@@ -389,12 +389,12 @@ func TestAccACMECertificate_renewsInsideTheWindow(t *testing.T) {
 }
 
 // failsCleanly runs one apply that must fail with errPattern and leave no TXT record behind.
-func failsCleanly(t *testing.T, r53 *route53Env, cfg certConfig, challengeName string, errPattern string) {
+func failsCleanly(t *testing.T, r53 *route53Env, config, challengeName, errPattern string) {
 	t.Helper()
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.FakeFactories(),
 		Steps: []resource.TestStep{{
-			Config: r53.config(cfg),
+			Config: config,
 			// Terraform wraps long diagnostic lines: a space in the pattern matches any white space.
 			ExpectError: regexp.MustCompile(strings.ReplaceAll(errPattern, " ", `\s+`)),
 		}},
@@ -404,21 +404,21 @@ func failsCleanly(t *testing.T, r53 *route53Env, cfg certConfig, challengeName s
 
 func TestAccACMECertificate_wrongZone(t *testing.T) {
 	r53 := newRoute53(t, "other.test")
-	failsCleanly(t, r53, certConfig{names: []string{"*.wrong.test", "wrong.test"}, minDays: 30},
+	failsCleanly(t, r53, r53.config(certConfig{names: []string{"*.wrong.test", "wrong.test"}, minDays: 30}),
 		"_acme-challenge.wrong.test.",
 		`(?s)Cannot Write the DNS-01 Challenge Record for .*wrong\.test.*not permitted in zone other\.test`)
 }
 
 func TestAccACMECertificate_unknownZoneID(t *testing.T) {
 	r53 := newRoute53(t, "nozone.test")
-	failsCleanly(t, r53, certConfig{names: []string{"nozone.test"}, minDays: 30, zoneID: "Z0000000000NOSUCHZONE"},
+	failsCleanly(t, r53, r53.config(certConfig{names: []string{"nozone.test"}, minDays: 30, zoneID: "Z0000000000NOSUCHZONE"}),
 		"_acme-challenge.nozone.test.", `(?s)Cannot Write the DNS-01 Challenge Record for nozone\.test.*NoSuchHostedZone`)
 }
 
 func TestAccACMECertificate_throttledRoute53(t *testing.T) {
 	r53 := newRoute53(t, "throttled.test")
 	r53.fake.ThrottleNext("ChangeResourceRecordSets", 1000)
-	failsCleanly(t, r53, certConfig{names: []string{"throttled.test"}, minDays: 30},
+	failsCleanly(t, r53, r53.config(certConfig{names: []string{"throttled.test"}, minDays: 30}),
 		"_acme-challenge.throttled.test.", `(?s)Cannot Write the DNS-01 Challenge Record for throttled\.test.*AWS kept throttling`)
 	if n := r53.fake.ErrorCount("PriorRequestNotComplete"); n < 25 {
 		t.Errorf("the fake throttled %d requests; want the SDK's 25 attempts", n)
@@ -429,7 +429,7 @@ func TestAccACMECertificate_refusedChallenge(t *testing.T) {
 	r53 := newRoute53(t, "servfail.test")
 	ca.SetServFail("_acme-challenge.servfail.test.", true)
 	t.Cleanup(func() { ca.SetServFail("_acme-challenge.servfail.test.", false) })
-	failsCleanly(t, r53, certConfig{names: []string{"servfail.test"}, minDays: 30},
+	failsCleanly(t, r53, r53.config(certConfig{names: []string{"servfail.test"}, minDays: 30}),
 		"_acme-challenge.servfail.test.", `(?s)ACME Validation Failed for servfail\.test.*_acme-challenge.servfail.test.* returned an unsuccessful response.*urn:ietf:params:acme:error:unauthorized`)
 	// The provider did write the record through Route 53 before the CA looked.
 	var wrote bool
@@ -655,4 +655,14 @@ func TestAccACMECertificate_failedRenewalKeepsTheCertificate(t *testing.T) {
 			},
 		},
 	})
+}
+
+// Without ca_certificates_pem the test CA's TLS certificate is not trusted: the error says which
+// attribute fixes it.
+func TestAccACMECertificate_untrustedServer(t *testing.T) {
+	r53 := newRoute53(t, "untrusted.test")
+	cfg := r53.config(certConfig{names: []string{"untrusted.test"}, minDays: 30})
+	cfg = regexp.MustCompile(`(?m)^\s*ca_certificates_pem\s*=.*$`).ReplaceAllString(cfg, "")
+	failsCleanly(t, r53, cfg, "_acme-challenge.untrusted.test.",
+		`(?s)ACME Server Certificate Not Trusted.*certificate signed by unknown authority.*set ca_certificates_pem`)
 }
