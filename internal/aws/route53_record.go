@@ -250,7 +250,7 @@ func (r *recordResource) Create(ctx context.Context, req resource.CreateRequest,
 		addError(&resp.Diagnostics, op, err)
 		return
 	}
-	if err := changeRecordSet(ctx, c, zoneID, r53types.ChangeActionCreate, rs, "created by terraform-provider-sandbox"); err != nil {
+	if err := changeRecordSet(ctx, c, zoneID, r53types.ChangeActionCreate, rs, "created by terraform-provider-sandbox", true); err != nil {
 		addError(&resp.Diagnostics, op, err, recordAdvisor(id))
 		return
 	}
@@ -348,7 +348,7 @@ func (r *recordResource) Update(ctx context.Context, req resource.UpdateRequest,
 		addError(&resp.Diagnostics, op, err)
 		return
 	}
-	if err := changeRecordSet(ctx, c, zoneID, r53types.ChangeActionUpsert, rs, "updated by terraform-provider-sandbox"); err != nil {
+	if err := changeRecordSet(ctx, c, zoneID, r53types.ChangeActionUpsert, rs, "updated by terraform-provider-sandbox", true); err != nil {
 		addError(&resp.Diagnostics, op, err, recordAdvisor(id))
 		return
 	}

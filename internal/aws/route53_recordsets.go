@@ -179,7 +179,7 @@ func findRecordSet(ctx context.Context, conn *route53.Client, zoneID, name strin
 }
 
 // changeRecordSet submits one change and waits until Route 53 reports it INSYNC.
-func changeRecordSet(ctx context.Context, c *Conns, zoneID string, action r53types.ChangeAction, rs *r53types.ResourceRecordSet, comment string) error {
+func changeRecordSet(ctx context.Context, c *Conns, zoneID string, action r53types.ChangeAction, rs *r53types.ResourceRecordSet, comment string, wait bool) error {
 	out, err := c.Route53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
 		HostedZoneId: awssdk.String(zoneID),
 		ChangeBatch: &r53types.ChangeBatch{
@@ -188,7 +188,15 @@ func changeRecordSet(ctx context.Context, c *Conns, zoneID string, action r53typ
 		},
 	})
 	if err != nil {
+		// The SDK's error text leaves out why the batch was refused.
+		var icb *r53types.InvalidChangeBatch
+		if errors.As(err, &icb) && len(icb.Messages) > 0 {
+			err = fmt.Errorf("%w (%s)", err, strings.Join(icb.Messages, "; "))
+		}
 		return err
+	}
+	if !wait {
+		return nil
 	}
 	return waitChangeInsync(ctx, c, awssdk.ToString(out.ChangeInfo.Id))
 }
@@ -238,7 +246,7 @@ func deleteRecordSet(ctx context.Context, c *Conns, zoneID, name string, typ r53
 	if err != nil {
 		return err
 	}
-	err = changeRecordSet(ctx, c, zoneID, r53types.ChangeActionDelete, rs, "deleted by terraform-provider-sandbox")
+	err = changeRecordSet(ctx, c, zoneID, r53types.ChangeActionDelete, rs, "deleted by terraform-provider-sandbox", true)
 	if isRecordSetNotFoundOnDelete(err) {
 		return nil
 	}
@@ -269,7 +277,7 @@ func (l *recordLocks) lock(key string) func() {
 
 // AddTXTValue publishes value in the TXT set name of the zone, keeping the set's other values (a
 // DNS-01 challenge for *.example.com and one for example.com share _acme-challenge.example.com), and
-// waits until the change is INSYNC. ttl applies when the set is new or changes.
+// waits until the change is INSYNC. ttl applies when the set is new; an existing set keeps its own.
 func AddTXTValue(ctx context.Context, c *Conns, zoneID, name, value string, ttl int64) error {
 	zoneID = cleanZoneID(zoneID)
 	defer c.records.lock(zoneID + "|" + canonicalRecordName(name))()
@@ -284,11 +292,13 @@ func AddTXTValue(ctx context.Context, c *Conns, zoneID, name, value string, ttl 
 		if slices.Contains(values, value) {
 			return nil
 		}
+		// The set's other values keep the TTL their writer chose.
+		ttl = awssdk.ToInt64(rs.TTL)
 	}
 	values = append(values, value)
 	set := &r53types.ResourceRecordSet{Name: awssdk.String(canonicalRecordName(name)), Type: r53types.RRTypeTxt,
 		TTL: awssdk.Int64(ttl), ResourceRecords: wireRecords(r53types.RRTypeTxt, values)}
-	if err := changeRecordSet(ctx, c, zoneID, r53types.ChangeActionUpsert, set, "TXT value added by terraform-provider-sandbox"); err != nil {
+	if err := changeRecordSet(ctx, c, zoneID, r53types.ChangeActionUpsert, set, "TXT value added by terraform-provider-sandbox", true); err != nil {
 		return fmt.Errorf("adding a TXT value to %s: %w", fqdnOf(name), err)
 	}
 	return nil
@@ -297,6 +307,12 @@ func AddTXTValue(ctx context.Context, c *Conns, zoneID, name, value string, ttl 
 // RemoveTXTValue takes value out of the TXT set name, deleting the set when it was the last value,
 // and waits until the change is INSYNC. A value or set that is gone already is fine.
 func RemoveTXTValue(ctx context.Context, c *Conns, zoneID, name, value string) error {
+	return removeTXTValue(ctx, c, zoneID, name, value, true)
+}
+
+// removeTXTValue is RemoveTXTValue; without wait it returns once Route 53 has accepted the change
+// (a challenge value that is being cleaned up need not be gone from every server first).
+func removeTXTValue(ctx context.Context, c *Conns, zoneID, name, value string, wait bool) error {
 	zoneID = cleanZoneID(zoneID)
 	defer c.records.lock(zoneID + "|" + canonicalRecordName(name))()
 	rs, err := findRecordSet(ctx, c.Route53, zoneID, name, r53types.RRTypeTxt)
@@ -312,14 +328,14 @@ func RemoveTXTValue(ctx context.Context, c *Conns, zoneID, name, value string) e
 	case len(rest) == len(values):
 		return nil
 	case len(rest) == 0:
-		err = changeRecordSet(ctx, c, zoneID, r53types.ChangeActionDelete, rs, "TXT set removed by terraform-provider-sandbox")
+		err = changeRecordSet(ctx, c, zoneID, r53types.ChangeActionDelete, rs, "TXT set removed by terraform-provider-sandbox", wait)
 		if isRecordSetNotFoundOnDelete(err) {
 			err = nil
 		}
 	default:
 		set := &r53types.ResourceRecordSet{Name: rs.Name, Type: r53types.RRTypeTxt, TTL: rs.TTL,
 			ResourceRecords: wireRecords(r53types.RRTypeTxt, rest)}
-		err = changeRecordSet(ctx, c, zoneID, r53types.ChangeActionUpsert, set, "TXT value removed by terraform-provider-sandbox")
+		err = changeRecordSet(ctx, c, zoneID, r53types.ChangeActionUpsert, set, "TXT value removed by terraform-provider-sandbox", wait)
 	}
 	if err != nil {
 		return fmt.Errorf("removing a TXT value from %s: %w", fqdnOf(name), err)

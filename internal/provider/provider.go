@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/acme/acmeresource"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/aws"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/pool"
@@ -186,6 +187,7 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 		aws.NewSubnetResource,
 		aws.NewSecurityGroupResource,
 		aws.NewRoute53RecordResource,
+		acmeresource.NewCertificateResource,
 	}
 }
 
