@@ -27,12 +27,16 @@ func TestSeccompFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// call is a struct seccomp_data for syscall nr with its first argument.
+	// call runs the program on a struct seccomp_data for syscall nr with its first argument. The
+	// kernel loads its words in the machine's byte order, this VM in network byte order: the data is
+	// laid out so that the VM sees what the kernel would (the low half of arg0 first, as on a
+	// little-endian machine).
 	call := func(arch uint32, nr uintptr, arg0 uint64) uint32 {
 		data := make([]byte, 64)
-		binary.NativeEndian.PutUint32(data[seccompNr:], uint32(nr))
-		binary.NativeEndian.PutUint32(data[seccompArch:], arch)
-		binary.NativeEndian.PutUint64(data[seccompArg0:], arg0)
+		binary.BigEndian.PutUint32(data[seccompNr:], uint32(nr))
+		binary.BigEndian.PutUint32(data[seccompArch:], arch)
+		binary.BigEndian.PutUint32(data[seccompArg0:], uint32(arg0))
+		binary.BigEndian.PutUint32(data[seccompArg0+4:], uint32(arg0>>32))
 		out, err := vm.Run(data)
 		if err != nil {
 			t.Fatal(err)
