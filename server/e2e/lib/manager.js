@@ -65,9 +65,18 @@ export function sandboxState(stateDir, id) {
   return JSON.parse(fs.readFileSync(path.join(stateDir, 'runtime', 'sandboxes', id, 'state.json'), 'utf8'))
 }
 
+/**
+ * Host directory of the local runtime's portals (what bwrap binds into each sandbox: its root, envd's
+ * socket): layoutFor() in server/runtime/local, one directory per runtime state dir.
+ */
+export function portalsDir(stateDir) {
+  const runtimeDir = path.resolve(stateDir, 'runtime')
+  return path.join('/run/sandboxstack', 'sandboxstack-' + crypto.createHash('sha256').update(runtimeDir).digest('hex').slice(0, 8))
+}
+
 /** Host path of the unix socket of a sandbox's envd (layout.socket() in server/runtime/local). */
 export function envdSocket(stateDir, id) {
-  return path.join(stateDir, 'runtime', 'sandboxes', id, 'run', 'envd.sock')
+  return path.join(portalsDir(stateDir), id, 'run', 'envd.sock')
 }
 
 /**
@@ -76,10 +85,11 @@ export function envdSocket(stateDir, id) {
  * `runtime: 'kube'` runs it on the kube runtime against `kube` (a startKubeEnv() cluster; one is
  * started, and stopped with the manager, when none is given); a second replica shares the first's
  * cluster and keys: startManager({ runtime: 'kube', kube: first.kube, apiKey: first.apiKey, adminKey: first.adminKey }).
+ * `env` adds environment variables (e.g. the default sandbox limits, SANDBOX_MEMORY_MB).
  *
  * @returns {Promise<Manager>} see the returned object
  */
-export async function startManager({ port, stateDir, apiKey, adminKey, domain, runtime = 'local', kube } = {}) {
+export async function startManager({ port, stateDir, apiKey, adminKey, domain, runtime = 'local', kube, env: extraEnv = {} } = {}) {
   const bin = managerBinary()
   const envd = envdBinary()
   let ownKube = false
@@ -114,7 +124,7 @@ export async function startManager({ port, stateDir, apiKey, adminKey, domain, r
 
   async function launch() {
     if ((await health(url)) !== undefined) throw new Error(`something already answers on ${url}`)
-    const env = { ...process.env, SANDBOX_API_KEYS: apiKey, SANDBOX_ADMIN_KEY: adminKey }
+    const env = { ...process.env, ...extraEnv, SANDBOX_API_KEYS: apiKey, SANDBOX_ADMIN_KEY: adminKey }
     for (const v of ['SANDBOX_LISTEN', 'SANDBOX_STATE_DIR', 'SANDBOX_DOMAIN']) delete env[v]
     const args = ['serve', '--listen', `127.0.0.1:${port}`, '--state-dir', stateDir, '--envd-bin', envd]
     if (domain) args.push('--domain', domain)
@@ -249,7 +259,7 @@ export async function startManager({ port, stateDir, apiKey, adminKey, domain, r
       const sbxDir = path.join(stateDir, 'runtime', 'sandboxes')
       let leftovers = []
       try { leftovers = fs.readdirSync(sbxDir) } catch {}
-      for (const pid of pidsMentioning(stateDir)) {
+      for (const pid of [...pidsMentioning(stateDir), ...pidsMentioning(portalsDir(stateDir))]) {
         try { process.kill(pid, 'SIGKILL') } catch {}
       }
       if (mountsUnder(stateDir).length === 0) {
