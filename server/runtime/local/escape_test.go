@@ -2,6 +2,7 @@ package local
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -140,6 +141,34 @@ func TestEscape(t *testing.T) {
 		got := mustRun(t, rt, a, "", "timeout 10 bash -c 'exec 3<>/dev/tcp/"+addr.IP.String()+"/"+strconv.Itoa(addr.Port)+"; cat <&3'")
 		if got != "sandbox outbound ok\n" {
 			t.Errorf("outbound connection read %q", got)
+		}
+		// Cloud metadata's link-local range is routed nowhere.
+		if r := run(t, rt, a, "", "timeout 5 bash -c 'echo > /dev/tcp/169.254.169.254/80'"); r.exit == 0 {
+			t.Error("169.254.169.254:80 is reachable")
+		}
+
+		// The policies: no internet; the server denied; no internet but the server allowed.
+		reach := "timeout 5 bash -c 'exec 3<>/dev/tcp/" + addr.IP.String() + "/" + strconv.Itoa(addr.Port) + "; cat <&3'"
+		for _, c := range []struct {
+			name  string
+			n     sandbox.Network
+			reach bool
+		}{
+			{"no internet", sandbox.Network{Disabled: true}, false},
+			{"denied", sandbox.Network{DenyOut: []string{addr.IP.String()}}, false},
+			{"denied all, allowed one", sandbox.Network{DenyOut: []string{"0.0.0.0/0"}, AllowOut: []string{addr.IP.String() + "/32"}}, true},
+			{"no internet, allowed one", sandbox.Network{Disabled: true, AllowOut: []string{addr.IP.String()}}, true},
+		} {
+			spec := newSpec(t)
+			spec.Network = c.n
+			start(t, rt, spec)
+			r := run(t, rt, spec, "", reach)
+			if got := r.exit == 0 && r.stdout == "sandbox outbound ok\n"; got != c.reach {
+				t.Errorf("%s: reached the server: %v, want %v (%q %q)", c.name, got, c.reach, r.stdout, r.stderr)
+			}
+			if err := rt.Stop(context.Background(), spec.ID); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 
