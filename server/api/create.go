@@ -53,7 +53,7 @@ type networkConfig struct {
 // unsupportedOptions returns why the request asks for something this manager cannot honour, or "".
 //
 // Policy: options whose default behaviour is what the caller gets anyway are accepted and ignored
-// (autoPause:false, autoResume.enabled:false, allow_internet_access:true, allowPublicTraffic:true,
+// (autoPause:false, autoResume.enabled:false, allowPublicTraffic:true,
 // secure — every sandbox gets an envd access token, autoPauseMemory without autoPause, an empty
 // network/iam/volumeMounts). Options that promise isolation, persistence or extra services the
 // manager does not provide are rejected with 400, because silently ignoring them would leave the
@@ -67,12 +67,11 @@ func (b *newSandboxBody) unsupportedOptions() string {
 	if b.AutoResume != nil && b.AutoResume.Enabled {
 		why = append(why, "autoResume: sandboxes cannot be paused")
 	}
-	if b.AllowInternetAccess != nil && !*b.AllowInternetAccess {
-		why = append(why, "allow_internet_access=false: outbound network restrictions are not supported")
-	}
 	if n := b.Network; n != nil {
-		if len(n.AllowOut) > 0 || len(n.DenyOut) > 0 || rawJSON(n.Rules) && string(n.Rules) != "{}" || rawJSON(n.EgressProxy) {
-			why = append(why, "network.allowOut/denyOut/rules/egressProxy: outbound network rules are not supported")
+		// allow_internet_access and allowOut/denyOut (IP addresses and CIDRs) go to the runtime, which
+		// refuses what it cannot enforce.
+		if rawJSON(n.Rules) && string(n.Rules) != "{}" || rawJSON(n.EgressProxy) {
+			why = append(why, "network.rules/egressProxy: per-host rules and egress proxies are not supported")
 		}
 		if n.AllowPublicTraffic != nil && !*n.AllowPublicTraffic {
 			why = append(why, "network.allowPublicTraffic=false: traffic access tokens are not supported")
@@ -94,6 +93,18 @@ func (b *newSandboxBody) unsupportedOptions() string {
 		return ""
 	}
 	return "not supported by this sandbox manager: " + strings.Join(why, "; ")
+}
+
+// network is the request's outbound network policy.
+func (b *newSandboxBody) network() sandbox.Network {
+	var n sandbox.Network
+	if b.AllowInternetAccess != nil && !*b.AllowInternetAccess {
+		n.Disabled = true
+	}
+	if b.Network != nil {
+		n.AllowOut, n.DenyOut = b.Network.AllowOut, b.Network.DenyOut
+	}
+	return n
 }
 
 func (s *server) createV2(w http.ResponseWriter, r *http.Request) {
@@ -130,6 +141,7 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, defaultTimeout t
 		Metadata: body.Metadata,
 		EnvVars:  body.EnvVars,
 		OwnerKey: callerKey(r.Context()).ID,
+		Network:  body.network(),
 	})
 	if err != nil {
 		s.managerError(w, r, "create sandbox", "", err)

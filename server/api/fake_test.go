@@ -76,6 +76,7 @@ func (f *fakeSandboxes) Create(_ context.Context, req sandbox.CreateRequest) (*s
 		ID: id, Template: tmpl.Name, Alias: req.Template, EnvdVersion: "0.6.4", AccessToken: "tok-" + id,
 		StartedAt: f.now, EndAt: f.now.Add(req.Timeout), CPUCount: tmpl.CPUCount, MemoryMB: tmpl.MemoryMB,
 		Metadata: maps.Clone(req.Metadata), State: sandbox.StateRunning, OwnerKey: req.OwnerKey,
+		Network: req.Network,
 	}
 	f.sandboxes[id] = sb
 	c := *sb

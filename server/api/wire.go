@@ -53,9 +53,12 @@ type volumeMount struct {
 	Path string `json:"path"`
 }
 
-// networkJSON is the part of SandboxNetworkConfig this manager reports: public traffic is allowed.
+// networkJSON is the part of SandboxNetworkConfig this manager reports: public traffic is allowed,
+// and the outbound rules in force.
 type networkJSON struct {
-	AllowPublicTraffic bool `json:"allowPublicTraffic"`
+	AllowPublicTraffic bool     `json:"allowPublicTraffic"`
+	AllowOut           []string `json:"allowOut,omitempty"`
+	DenyOut            []string `json:"denyOut,omitempty"`
 }
 
 type lifecycleJSON struct {
@@ -137,13 +140,13 @@ func (s *server) toListed(sb *sandbox.Sandbox) listedSandboxJSON {
 }
 
 func (s *server) toDetail(sb *sandbox.Sandbox) sandboxDetailJSON {
-	internet := true
+	internet := !sb.Network.Disabled
 	return sandboxDetailJSON{
 		listedSandboxJSON:   s.toListed(sb),
 		EnvdAccessToken:     sb.AccessToken,
 		Domain:              s.domainPtr(),
 		AllowInternetAccess: &internet,
-		Network:             networkJSON{AllowPublicTraffic: true},
+		Network:             networkJSON{AllowPublicTraffic: true, AllowOut: sb.Network.AllowOut, DenyOut: sb.Network.DenyOut},
 		Lifecycle:           lifecycleJSON{OnTimeout: "kill"},
 	}
 }

@@ -421,13 +421,17 @@ func (m *Manager) startWarm(p Pool) error {
 		Metadata:    map[string]string{metaPool: p.Name},
 		Limits:      m.limits(tmpl, p.Resources),
 	}
+	network, err := m.effectiveNetwork(Network{})
+	if err != nil {
+		return fmt.Errorf("warm sandbox for pool %q: %w", p.Name, err)
+	}
 	inst, err := m.rt.Start(m.ctx, spec)
 	if err != nil {
 		return fmt.Errorf("warm sandbox for pool %q: %w", p.Name, err)
 	}
 	rec := Record{
 		ID: id, Template: tmpl.Name, Alias: tmpl.Name, AccessToken: token, StartedAt: inst.StartedAt,
-		Pool: p.Name, Phase: PhaseWarm, Limits: spec.Limits,
+		Pool: p.Name, Phase: PhaseWarm, Limits: spec.Limits, Network: network,
 	}
 	cur, err := m.store.Pool(m.ctx, p.Name)
 	recs, lerr := m.store.Sandboxes(m.ctx)

@@ -118,7 +118,7 @@ func (m *Manager) recover(parent context.Context) error {
 	recovered := map[string]Record{}
 	for _, inst := range insts {
 		spec := inst.Spec
-		rec := Record{ID: spec.ID, Template: spec.Template, AccessToken: spec.AccessToken, Limits: spec.Limits, Phase: PhaseRunning}
+		rec := Record{ID: spec.ID, Template: spec.Template, AccessToken: spec.AccessToken, Limits: spec.Limits, Network: spec.Network, Phase: PhaseRunning}
 		if s, ok := saved[spec.ID]; ok {
 			rec.Alias, rec.OwnerKey, rec.Metadata = s.Alias, s.OwnerKey, userMetadata(s.Metadata)
 			rec.StartedAt, rec.EndAt = s.StartedAt, s.EndAt

@@ -28,6 +28,8 @@ type CreateRequest struct {
 	EnvVars  map[string]string
 	// OwnerKey identifies the API key that created the sandbox (its hash id, never the key).
 	OwnerKey string
+	// Network is the sandbox's outbound network policy (the zero value: the runtime's default).
+	Network Network
 }
 
 // Sandbox is the manager's view of one sandbox.
@@ -46,6 +48,7 @@ type Sandbox struct {
 	Metadata    map[string]string
 	State       string
 	OwnerKey    string
+	Network     Network // the outbound network policy in force
 }
 
 // ListFilter selects sandboxes for GET /v2/sandboxes.
