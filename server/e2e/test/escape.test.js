@@ -127,6 +127,29 @@ describe('escaping a local sandbox', { skip: !local && 'E2E_MODES excludes manag
     })
   }
 
+  it('allowInternetAccess: false and network.denyOut block the same server; allowOut reopens it', T, async () => {
+    const reach = `timeout 5 bash -c 'exec 3<>/dev/tcp/${server.ip}/${server.port}; cat <&3'`
+    const cases = [
+      [{ allowInternetAccess: false }, false, false],
+      [{ network: { denyOut: [`${server.ip}/32`] } }, false, true],
+      [{ allowInternetAccess: false, network: { allowOut: [server.ip] } }, true, false],
+    ]
+    for (const [opts, reaches, internet] of cases) {
+      const sbx = await sdk.Sandbox.create(opts)
+      try {
+        const r = await sh(sbx, reach)
+        assert.equal(r.exitCode === 0 && r.stdout === 'outbound ok\n', reaches, `${JSON.stringify(opts)}: ${r.stdout} ${r.stderr}`)
+        const info = await mgr.api('GET', `/sandboxes/${sbx.sandboxId}`)
+        assert.equal(info.body.allowInternetAccess, internet, JSON.stringify(info.body))
+        if (opts.network?.denyOut) assert.deepEqual(info.body.network.denyOut, opts.network.denyOut)
+      } finally {
+        await sbx.kill()
+      }
+    }
+    const bad = await mgr.api('POST', '/v2/sandboxes', { templateID: 'base', network: { denyOut: ['example.com'] } })
+    assert.equal(bad.status, 400, JSON.stringify(bad.body))
+  })
+
   it('root inside is an unprivileged host uid, and its writes stay in the sandbox', T, async () => {
     const map = (await sh(a, 'cat /proc/self/uid_map', { user: 'root' })).stdout.trim().split(/\s+/)
     assert.equal(map[0], '0')
