@@ -53,7 +53,8 @@ type networkConfig struct {
 // unsupportedOptions returns why the request asks for something this manager cannot honour, or "".
 //
 // Policy: options whose default behaviour is what the caller gets anyway are accepted and ignored
-// (autoPause:false, autoResume.enabled:false, allow_internet_access:true, secure — every sandbox gets an envd access token, autoPauseMemory without autoPause, an empty
+// (autoPause:false, autoResume.enabled:false, secure — every sandbox gets an envd access token,
+// autoPauseMemory without autoPause, an empty
 // network/iam/volumeMounts). Options that promise isolation, persistence or extra services the
 // manager does not provide are rejected with 400, because silently ignoring them would leave the
 // caller believing a sandbox is restricted (network), survives its timeout (autoPause), or has data
@@ -66,12 +67,11 @@ func (b *newSandboxBody) unsupportedOptions() string {
 	if b.AutoResume != nil && b.AutoResume.Enabled {
 		why = append(why, "autoResume: sandboxes cannot be paused")
 	}
-	if b.AllowInternetAccess != nil && !*b.AllowInternetAccess {
-		why = append(why, "allow_internet_access=false: outbound network restrictions are not supported")
-	}
 	if n := b.Network; n != nil {
-		if len(n.AllowOut) > 0 || len(n.DenyOut) > 0 || rawJSON(n.Rules) && string(n.Rules) != "{}" || rawJSON(n.EgressProxy) {
-			why = append(why, "network.allowOut/denyOut/rules/egressProxy: outbound network rules are not supported")
+		// allow_internet_access and allowOut/denyOut (IP addresses and CIDRs) go to the runtime, which
+		// refuses what it cannot enforce.
+		if rawJSON(n.Rules) && string(n.Rules) != "{}" || rawJSON(n.EgressProxy) {
+			why = append(why, "network.rules/egressProxy: per-host rules and egress proxies are not supported")
 		}
 		if len(n.HTTPSPorts) > 0 {
 			why = append(why, "network.httpsPorts: the gateway speaks plain HTTP to sandbox ports")
@@ -92,6 +92,18 @@ func (b *newSandboxBody) unsupportedOptions() string {
 	return "not supported by this sandbox manager: " + strings.Join(why, "; ")
 }
 
+// network is the request's outbound network policy.
+func (b *newSandboxBody) network() sandbox.Network {
+	var n sandbox.Network
+	if b.AllowInternetAccess != nil && !*b.AllowInternetAccess {
+		n.Disabled = true
+	}
+	if b.Network != nil {
+		n.AllowOut, n.DenyOut = b.Network.AllowOut, b.Network.DenyOut
+	}
+	return n
+}
+
 func (s *server) createV2(w http.ResponseWriter, r *http.Request) {
 	s.create(w, r, defaultTimeoutV2)
 }
@@ -110,7 +122,7 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, defaultTimeout t
 		writeError(w, http.StatusBadRequest, why)
 		return
 	}
-	network, err := body.Network.inbound()
+	inbound, err := body.Network.inbound()
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -131,7 +143,8 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, defaultTimeout t
 		Metadata: body.Metadata,
 		EnvVars:  body.EnvVars,
 		OwnerKey: callerOf(r.Context()).owner(),
-		Network:  network,
+		Inbound:  inbound,
+		Network:  body.network(),
 	})
 	if err != nil {
 		s.managerError(w, r, "create sandbox", "", err)
@@ -145,14 +158,14 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, defaultTimeout t
 // inbound is what the network options ask of the gateway: allowPublicTraffic=false makes the sandbox
 // private (its ports other than envd's need the traffic access token the create answer carries),
 // maskRequestHost replaces the Host header sent to those ports.
-func (n *networkConfig) inbound() (sandbox.Network, error) {
+func (n *networkConfig) inbound() (sandbox.Inbound, error) {
 	if n == nil {
-		return sandbox.Network{}, nil
+		return sandbox.Inbound{}, nil
 	}
 	if err := validMaskRequestHost(n.MaskRequestHost); err != nil {
-		return sandbox.Network{}, err
+		return sandbox.Inbound{}, err
 	}
-	return sandbox.Network{
+	return sandbox.Inbound{
 		Private:         n.AllowPublicTraffic != nil && !*n.AllowPublicTraffic,
 		MaskRequestHost: n.MaskRequestHost,
 	}, nil

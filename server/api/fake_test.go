@@ -86,9 +86,9 @@ func (f *fakeSandboxes) Create(_ context.Context, req sandbox.CreateRequest) (*s
 		ID: id, Template: tmpl.Name, Alias: req.Template, EnvdVersion: "0.6.4", AccessToken: "tok-" + id,
 		StartedAt: f.now, EndAt: f.now.Add(req.Timeout), CPUCount: tmpl.CPUCount, MemoryMB: tmpl.MemoryMB,
 		Metadata: maps.Clone(req.Metadata), State: sandbox.StateRunning, OwnerKey: req.OwnerKey,
-		Network: req.Network,
+		Inbound: req.Inbound, Network: req.Network,
 	}
-	if req.Network.Private {
+	if req.Inbound.Private {
 		sb.TrafficToken = sandbox.TrafficToken(sb.AccessToken)
 	}
 	f.sandboxes[id] = sb

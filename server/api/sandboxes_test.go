@@ -1,10 +1,12 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -79,8 +81,7 @@ func TestCreateErrors(t *testing.T) {
 		{`{"templateID":"desktop"}`, 400, "not installed"},
 		{`{"autoPause":true}`, 400, "autoPause"},
 		{`{"autoResume":{"enabled":true}}`, 400, "autoResume"},
-		{`{"allow_internet_access":false}`, 400, "allow_internet_access"},
-		{`{"network":{"allowOut":["1.1.1.1"],"denyOut":["0.0.0.0/0"]}}`, 400, "network"},
+		{`{"network":{"rules":{"x":[]}}}`, 400, "network.rules"},
 		{`{"network":{"httpsPorts":[8443]}}`, 400, "httpsPorts"},
 		{`{"network":{"maskRequestHost":"evil/path"}}`, 400, "maskRequestHost"},
 		{`{"network":{"maskRequestHost":"a b"}}`, 400, "maskRequestHost"},
@@ -96,6 +97,41 @@ func TestCreateErrors(t *testing.T) {
 	e.fake.createErr = sandbox.ErrUnsupported
 	resp, b = e.call(t, "POST", "/v2/sandboxes", `{}`)
 	wantError(t, resp, b, http.StatusNotImplemented, "")
+}
+
+// TestCreateNetwork passes allow_internet_access and network.allowOut/denyOut to the manager, and
+// reports the policy in force.
+func TestCreateNetwork(t *testing.T) {
+	e := newEnv(t, Config{})
+	resp, b := e.call(t, "POST", "/v2/sandboxes", `{"templateID":"base","allow_internet_access":false,"network":{"allowOut":["198.51.100.7"],"denyOut":["10.0.0.0/8"]}}`)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %s", resp.StatusCode, b)
+	}
+	want := sandbox.Network{Disabled: true, AllowOut: []string{"198.51.100.7"}, DenyOut: []string{"10.0.0.0/8"}}
+	if got := e.fake.lastCreate.Network; !reflect.DeepEqual(got, want) {
+		t.Fatalf("network passed to the manager: %+v, want %+v", got, want)
+	}
+	var created struct{ SandboxID string }
+	if err := json.Unmarshal(b, &created); err != nil {
+		t.Fatal(err)
+	}
+	resp, b = e.call(t, "GET", "/sandboxes/"+created.SandboxID, "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("get: %d %s", resp.StatusCode, b)
+	}
+	var detail struct {
+		AllowInternetAccess *bool `json:"allowInternetAccess"`
+		Network             struct {
+			AllowOut []string `json:"allowOut"`
+			DenyOut  []string `json:"denyOut"`
+		} `json:"network"`
+	}
+	if err := json.Unmarshal(b, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if detail.AllowInternetAccess == nil || *detail.AllowInternetAccess || !reflect.DeepEqual(detail.Network.AllowOut, want.AllowOut) || !reflect.DeepEqual(detail.Network.DenyOut, want.DenyOut) {
+		t.Errorf("detail reports %s", b)
+	}
 }
 
 // TestChunkedBody sends a create body with Transfer-Encoding: chunked (no Content-Length), as the
@@ -393,7 +429,7 @@ func TestPrivateSandbox(t *testing.T) {
 	if m["trafficAccessToken"] != want || want == "" {
 		t.Fatalf("trafficAccessToken = %v, want %q", m["trafficAccessToken"], want)
 	}
-	if n := e.fake.lastCreate.Network; !n.Private || n.MaskRequestHost != "${PORT}-app.local" {
+	if n := e.fake.lastCreate.Inbound; !n.Private || n.MaskRequestHost != "${PORT}-app.local" {
 		t.Errorf("CreateRequest.Network = %+v", n)
 	}
 
@@ -418,7 +454,7 @@ func TestPrivateSandbox(t *testing.T) {
 	// allowPublicTraffic:true (or absent) is a public sandbox: no token.
 	resp, b = e.call(t, "POST", "/v2/sandboxes", `{"network":{"allowPublicTraffic":true}}`)
 	wantStatus(t, resp, b, http.StatusCreated)
-	if m := asMap(t, b); m["trafficAccessToken"] != nil || e.fake.lastCreate.Network.Private {
+	if m := asMap(t, b); m["trafficAccessToken"] != nil || e.fake.lastCreate.Inbound.Private {
 		t.Errorf("public sandbox: %v, %+v", m, e.fake.lastCreate.Network)
 	}
 }

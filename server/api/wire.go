@@ -53,10 +53,13 @@ type volumeMount struct {
 	Path string `json:"path"`
 }
 
-// networkJSON is the part of SandboxNetworkConfig this manager reports: the inbound options.
+// networkJSON is the part of SandboxNetworkConfig this manager reports: the inbound options and the
+// outbound rules in force.
 type networkJSON struct {
-	AllowPublicTraffic bool   `json:"allowPublicTraffic"`
-	MaskRequestHost    string `json:"maskRequestHost,omitempty"`
+	AllowPublicTraffic bool     `json:"allowPublicTraffic"`
+	MaskRequestHost    string   `json:"maskRequestHost,omitempty"`
+	AllowOut           []string `json:"allowOut,omitempty"`
+	DenyOut            []string `json:"denyOut,omitempty"`
 }
 
 type lifecycleJSON struct {
@@ -114,7 +117,7 @@ func (s *server) toSandbox(sb *sandbox.Sandbox) sandboxJSON {
 }
 
 func trafficTokenPtr(sb *sandbox.Sandbox) *string {
-	if !sb.Network.Private || sb.TrafficToken == "" {
+	if !sb.Inbound.Private || sb.TrafficToken == "" {
 		return nil
 	}
 	t := sb.TrafficToken
@@ -148,14 +151,15 @@ func (s *server) toListed(sb *sandbox.Sandbox) listedSandboxJSON {
 }
 
 func (s *server) toDetail(sb *sandbox.Sandbox) sandboxDetailJSON {
-	internet := true
+	internet := !sb.Network.Disabled
 	return sandboxDetailJSON{
 		listedSandboxJSON:   s.toListed(sb),
 		EnvdAccessToken:     sb.AccessToken,
 		Domain:              s.domainPtr(),
 		AllowInternetAccess: &internet,
-		Network:             networkJSON{AllowPublicTraffic: !sb.Network.Private, MaskRequestHost: sb.Network.MaskRequestHost},
-		Lifecycle:           lifecycleJSON{OnTimeout: "kill"},
+		Network: networkJSON{AllowPublicTraffic: !sb.Inbound.Private, MaskRequestHost: sb.Inbound.MaskRequestHost,
+			AllowOut: sb.Network.AllowOut, DenyOut: sb.Network.DenyOut},
+		Lifecycle: lifecycleJSON{OnTimeout: "kill"},
 	}
 }
 

@@ -50,11 +50,11 @@ var ChromiumFlags = []string{
 
 // chromiumSandboxProbe decides whether Chromium keeps its own sandbox (renderers in their own user, PID
 // and network namespaces under seccomp-bpf): it needs the unprivileged user namespaces this command
-// tries to create. A local sandbox has them (bubblewrap leaves them to the user, as on the host), so
-// pages render under both Chromium's sandbox and ours. A pod under the container runtime's default
-// seccomp profile does not, nor do hosts that restrict user namespaces: there Chromium runs with
-// --no-sandbox and the sandbox (or pod) is the only boundary, and the log says so. Started as root,
-// Chromium refuses to run without --no-sandbox at all, one more reason it runs as the sandbox's user.
+// tries to create. Neither a local sandbox (its seccomp filter refuses new user namespaces, as a
+// container runtime's default profile does) nor a pod under that default profile has them, nor do
+// hosts that restrict user namespaces: there Chromium runs with --no-sandbox and the sandbox (or pod)
+// is the only boundary, and the log says so. Started as root, Chromium refuses to run without
+// --no-sandbox at all, one more reason it runs as the sandbox's user.
 const chromiumSandboxProbe = "unshare --user --map-root-user --pid --net --fork true"
 
 // chromiumLauncher is the /bin/sh script that starts Chromium, as the sandbox's user, and starts it

@@ -239,10 +239,16 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Sandbox, erro
 		alias = tmpl.Name
 	}
 	metadata := userMetadata(req.Metadata)
+	if _, err := m.effectiveNetwork(req.Network); err != nil {
+		return nil, fmt.Errorf("create sandbox from %q: %w: %v", tmpl.Name, ErrInvalid, err)
+	}
 
-	sb, err := m.claim(ctx, tmpl, alias, req, metadata)
-	if err != nil {
-		return nil, err
+	var sb *Sandbox
+	// Warm pool members have the default network: a sandbox with a policy of its own starts cold.
+	if req.Network.IsDefault() {
+		if sb, err = m.claim(ctx, tmpl, alias, req, metadata); err != nil {
+			return nil, err
+		}
 	}
 	fromPool := sb != nil
 	if sb == nil {
@@ -323,11 +329,11 @@ func (m *Manager) startCold(ctx context.Context, tmpl Template, alias string, re
 	if req.OwnerKey != "" {
 		specMeta[metaOwner] = req.OwnerKey
 	}
-	if req.Network.Private {
+	if req.Inbound.Private {
 		specMeta[metaPrivate] = "true"
 	}
-	if req.Network.MaskRequestHost != "" {
-		specMeta[metaMaskHost] = req.Network.MaskRequestHost
+	if req.Inbound.MaskRequestHost != "" {
+		specMeta[metaMaskHost] = req.Inbound.MaskRequestHost
 	}
 	spec := Spec{
 		ID:          id,
@@ -337,6 +343,11 @@ func (m *Manager) startCold(ctx context.Context, tmpl Template, alias string, re
 		Metadata:    specMeta,
 		EndAt:       m.now().Add(timeout),
 		Limits:      m.limits(tmpl, Limits{}),
+		Network:     req.Network,
+	}
+	network, err := m.effectiveNetwork(req.Network)
+	if err != nil {
+		return nil, fmt.Errorf("create sandbox from %q: %w: %v", tmpl.Name, ErrInvalid, err)
 	}
 	if _, err := m.rt.Start(ctx, spec); err != nil {
 		return nil, fmt.Errorf("create sandbox from %q: %w", tmpl.Name, err)
@@ -353,7 +364,7 @@ func (m *Manager) startCold(ctx context.Context, tmpl Template, alias string, re
 	rec := Record{
 		ID: id, Template: tmpl.Name, Alias: alias, OwnerKey: req.OwnerKey, AccessToken: token,
 		Metadata: metadata, StartedAt: now, EndAt: now.Add(timeout), Limits: spec.Limits, Phase: PhaseRunning,
-		Network: req.Network,
+		Inbound: req.Inbound, Network: network,
 	}
 	if err := m.store.Add(context.WithoutCancel(ctx), rec); err != nil {
 		m.stopQuietly(id, "sandbox that could not be recorded stopped")
@@ -366,8 +377,9 @@ func (m *Manager) startCold(ctx context.Context, tmpl Template, alias string, re
 func (m *Manager) view(r Record) *Sandbox {
 	sb := m.sandboxFor(Template{Name: r.Template}, r.Limits, r.ID, r.AccessToken, r.Alias, r.OwnerKey, maps.Clone(r.Metadata))
 	sb.StartedAt, sb.EndAt = r.StartedAt, r.EndAt
-	sb.Network = r.Network
-	if r.Network.Private {
+	sb.Network = r.Clone().Network
+	sb.Inbound = r.Inbound
+	if r.Inbound.Private {
 		sb.TrafficToken = TrafficToken(r.AccessToken)
 	}
 	return &sb
@@ -397,6 +409,18 @@ func (m *Manager) sandboxFor(tmpl Template, l Limits, id, token, alias, owner st
 		State:       StateRunning,
 		OwnerKey:    owner,
 	}
+}
+
+// effectiveNetwork is the network policy a sandbox asking for n gets from the runtime; a runtime
+// that enforces none accepts only the default.
+func (m *Manager) effectiveNetwork(n Network) (Network, error) {
+	if p, ok := m.rt.(NetworkPolicies); ok {
+		return p.EffectiveNetwork(n)
+	}
+	if !n.IsDefault() {
+		return n, errors.New("allowInternetAccess=false and network.allowOut/denyOut are not supported by this runtime")
+	}
+	return Network{}, nil
 }
 
 // limits are the template's own resources, with a pool's resources taking precedence field by field;

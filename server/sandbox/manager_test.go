@@ -151,3 +151,25 @@ func TestTimeouts(t *testing.T) {
 		t.Errorf("List after expiry: %v", list)
 	}
 }
+
+// TestCreateNetwork: the policy reaches the runtime and is reported as in force; what the runtime
+// cannot enforce is refused.
+func TestCreateNetwork(t *testing.T) {
+	e := newEnv(t, nil)
+	sb := e.create(sandbox.CreateRequest{Template: "base", Network: sandbox.Network{Disabled: true}})
+	if !sb.Network.Disabled {
+		t.Errorf("network %+v, want internet access off", sb.Network)
+	}
+	got, err := e.mgr.Get(context.Background(), sb.ID)
+	if err != nil || !got.Network.Disabled {
+		t.Errorf("Get: %+v %v", got, err)
+	}
+	open := e.create(sandbox.CreateRequest{Template: "base"})
+	if open.Network.Disabled != !e.rt.Networking() {
+		t.Errorf("default network %+v, with outbound networking on this machine: %v", open.Network, e.rt.Networking())
+	}
+	_, err = e.mgr.Create(context.Background(), sandbox.CreateRequest{Template: "base", Network: sandbox.Network{DenyOut: []string{"example.com"}}})
+	if !errors.Is(err, sandbox.ErrInvalid) {
+		t.Errorf("a host name in denyOut: %v, want ErrInvalid", err)
+	}
+}

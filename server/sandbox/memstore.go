@@ -200,7 +200,7 @@ func (s *memStore) persistSandboxes() {
 		}
 		recs = append(recs, sandboxRecord{ID: r.ID, Template: r.Template, Alias: r.Alias, OwnerKey: r.OwnerKey,
 			Metadata: maps.Clone(r.Metadata), StartedAt: r.StartedAt, EndAt: r.EndAt,
-			Private: r.Network.Private, MaskRequestHost: r.Network.MaskRequestHost})
+			Private: r.Inbound.Private, MaskRequestHost: r.Inbound.MaskRequestHost})
 	}
 	s.mu.Unlock()
 	slices.SortFunc(recs, func(a, b sandboxRecord) int { return a.StartedAt.Compare(b.StartedAt) })

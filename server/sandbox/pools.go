@@ -280,7 +280,7 @@ func (m *Manager) claim(ctx context.Context, tmpl Template, alias string, req Cr
 		}
 		r.Phase = PhaseRunning
 		r.Alias, r.OwnerKey, r.Metadata = alias, req.OwnerKey, maps.Clone(metadata)
-		r.Network = req.Network
+		r.Inbound = req.Inbound
 		// To the user the sandbox starts now: that keeps List's order the order of creation.
 		r.StartedAt, r.EndAt = now, now.Add(timeout)
 		return nil
@@ -423,13 +423,17 @@ func (m *Manager) startWarm(p Pool) error {
 		Metadata:    map[string]string{metaPool: p.Name},
 		Limits:      m.limits(tmpl, p.Resources),
 	}
+	network, err := m.effectiveNetwork(Network{})
+	if err != nil {
+		return fmt.Errorf("warm sandbox for pool %q: %w", p.Name, err)
+	}
 	inst, err := m.rt.Start(m.ctx, spec)
 	if err != nil {
 		return fmt.Errorf("warm sandbox for pool %q: %w", p.Name, err)
 	}
 	rec := Record{
 		ID: id, Template: tmpl.Name, Alias: tmpl.Name, AccessToken: token, StartedAt: inst.StartedAt,
-		Pool: p.Name, Phase: PhaseWarm, Limits: spec.Limits,
+		Pool: p.Name, Phase: PhaseWarm, Limits: spec.Limits, Network: network,
 	}
 	cur, err := m.store.Pool(m.ctx, p.Name)
 	recs, lerr := m.store.Sandboxes(m.ctx)

@@ -99,24 +99,24 @@ func TestRestartRecovery(t *testing.T) {
 func TestPrivateSandboxRecovery(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	network := sandbox.Network{Private: true, MaskRequestHost: "${PORT}-app.local"}
-	cold := e.create(sandbox.CreateRequest{Template: "base", Network: network})
+	network := sandbox.Inbound{Private: true, MaskRequestHost: "${PORT}-app.local"}
+	cold := e.create(sandbox.CreateRequest{Template: "base", Inbound: network})
 	public := e.create(sandbox.CreateRequest{Template: "base"})
 	if _, err := e.mgr.PutPool(ctx, sandbox.Pool{Name: "warm", Template: "base", Size: 1}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the pool to fill", func() bool { return e.poolReady("warm") == 1 })
-	claimed := e.create(sandbox.CreateRequest{Template: "base", Network: network})
+	claimed := e.create(sandbox.CreateRequest{Template: "base", Inbound: network})
 	if pool, _ := e.obs.counts(); pool != 1 {
 		t.Fatal("the private create did not claim from the pool")
 	}
 
 	for _, sb := range []*sandbox.Sandbox{cold, claimed} {
-		if sb.Network != network || sb.TrafficToken == "" || sb.TrafficToken == sb.AccessToken || sb.TrafficToken != sandbox.TrafficToken(sb.AccessToken) {
-			t.Fatalf("private sandbox %s: network %+v, traffic token %q", sb.ID, sb.Network, sb.TrafficToken)
+		if sb.Inbound != network || sb.TrafficToken == "" || sb.TrafficToken == sb.AccessToken || sb.TrafficToken != sandbox.TrafficToken(sb.AccessToken) {
+			t.Fatalf("private sandbox %s: network %+v, traffic token %q", sb.ID, sb.Inbound, sb.TrafficToken)
 		}
 	}
-	if public.TrafficToken != "" || public.Network.Private {
+	if public.TrafficToken != "" || public.Inbound.Private {
 		t.Fatalf("public sandbox: %+v", public)
 	}
 	check := func(when string, sbs ...*sandbox.Sandbox) {
@@ -126,8 +126,8 @@ func TestPrivateSandboxRecovery(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: Get %s: %v", when, want.ID, err)
 			}
-			if got.Network != want.Network || got.TrafficToken != want.TrafficToken {
-				t.Errorf("%s: %s has network %+v and traffic token %q, want %+v and %q", when, want.ID, got.Network, got.TrafficToken, want.Network, want.TrafficToken)
+			if got.Inbound != want.Inbound || got.TrafficToken != want.TrafficToken {
+				t.Errorf("%s: %s has network %+v and traffic token %q, want %+v and %q", when, want.ID, got.Inbound, got.TrafficToken, want.Inbound, want.TrafficToken)
 			}
 		}
 	}

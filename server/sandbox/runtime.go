@@ -20,6 +20,28 @@ type Spec struct {
 	Metadata    map[string]string // user metadata, kept by runtimes that keep state for the manager
 	EndAt       time.Time         // when the sandbox expires (kept for restart recovery)
 	Limits      Limits
+	Network     Network
+}
+
+// Network is a sandbox's outbound network policy (E2B's allowInternetAccess and network.allowOut /
+// denyOut). The zero value is the runtime's default: outbound access where the runtime gives any.
+type Network struct {
+	// Disabled cuts the sandbox off from every network beyond its own loopback, except AllowOut.
+	Disabled bool `json:"disabled,omitempty"`
+	// DenyOut are IP addresses or CIDRs the sandbox may not reach; AllowOut are ones it may reach even
+	// within DenyOut or with Disabled set.
+	AllowOut []string `json:"allowOut,omitempty"`
+	DenyOut  []string `json:"denyOut,omitempty"`
+}
+
+// IsDefault reports whether n asks for nothing beyond the runtime's default.
+func (n Network) IsDefault() bool { return !n.Disabled && len(n.AllowOut) == 0 && len(n.DenyOut) == 0 }
+
+// NetworkPolicies is implemented by runtimes that enforce Network: EffectiveNetwork says what a
+// sandbox asking for n gets (a runtime without outbound networking reports Disabled), or why it
+// cannot be honoured. The manager refuses any non-default Network on runtimes without it.
+type NetworkPolicies interface {
+	EffectiveNetwork(n Network) (Network, error)
 }
 
 // Limits are resource limits a runtime applies where it can.

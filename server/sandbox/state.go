@@ -122,11 +122,11 @@ func (m *Manager) recover(parent context.Context) error {
 	recovered := map[string]Record{}
 	for _, inst := range insts {
 		spec := inst.Spec
-		rec := Record{ID: spec.ID, Template: spec.Template, AccessToken: spec.AccessToken, Limits: spec.Limits, Phase: PhaseRunning}
+		rec := Record{ID: spec.ID, Template: spec.Template, AccessToken: spec.AccessToken, Limits: spec.Limits, Network: spec.Network, Phase: PhaseRunning}
 		if s, ok := saved[spec.ID]; ok {
 			rec.Alias, rec.OwnerKey, rec.Metadata = s.Alias, s.OwnerKey, userMetadata(s.Metadata)
 			rec.StartedAt, rec.EndAt = s.StartedAt, s.EndAt
-			rec.Network = Network{Private: s.Private, MaskRequestHost: s.MaskRequestHost}
+			rec.Inbound = Inbound{Private: s.Private, MaskRequestHost: s.MaskRequestHost}
 		} else if pool := poolOf(spec); pool != "" {
 			if _, ok := m.mem.pools[pool]; !ok {
 				orphans = append(orphans, spec.ID)
@@ -139,7 +139,7 @@ func (m *Manager) recover(parent context.Context) error {
 				rec.Alias = spec.Template
 			}
 			rec.OwnerKey, rec.Metadata = spec.Metadata[metaOwner], userMetadata(spec.Metadata)
-			rec.Network = Network{Private: spec.Metadata[metaPrivate] == "true", MaskRequestHost: spec.Metadata[metaMaskHost]}
+			rec.Inbound = Inbound{Private: spec.Metadata[metaPrivate] == "true", MaskRequestHost: spec.Metadata[metaMaskHost]}
 			rec.StartedAt, rec.EndAt = inst.StartedAt, spec.EndAt
 		}
 		if rec.Visible() && !rec.EndAt.After(now) {

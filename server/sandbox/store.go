@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -33,8 +34,9 @@ type Record struct {
 	EndAt       time.Time         // expiry; zero for warm members
 	Pool        string            // the pool it was started for; "" when started for a Create
 	Phase       Phase
-	Limits      Limits // what the runtime applied (a pool's warm members are replaced when it changes)
-	Network     Network
+	Limits      Limits  // what the runtime applied (a pool's warm members are replaced when it changes)
+	Inbound     Inbound // how the gateway treats traffic to its ports
+	Network     Network // the outbound network policy in force
 }
 
 // Visible reports whether users see the sandbox.
@@ -43,6 +45,8 @@ func (r Record) Visible() bool { return r.Phase == PhaseRunning }
 // Clone returns a deep copy.
 func (r Record) Clone() Record {
 	r.Metadata = maps.Clone(r.Metadata)
+	r.Network.AllowOut = slices.Clone(r.Network.AllowOut)
+	r.Network.DenyOut = slices.Clone(r.Network.DenyOut)
 	return r
 }
 

@@ -44,13 +44,15 @@ type CreateRequest struct {
 	EnvVars  map[string]string
 	// OwnerKey identifies the API key that created the sandbox (its hash id, never the key).
 	OwnerKey string
-	// Network is what the request's network options ask of the gateway.
+	// Inbound is what the request's network options ask of the gateway.
+	Inbound Inbound
+	// Network is the sandbox's outbound network policy (the zero value: the runtime's default).
 	Network Network
 }
 
-// Network is how the gateway treats traffic to a sandbox's ports (E2B's SandboxNetworkConfig, the
+// Inbound is how the gateway treats traffic to a sandbox's ports (E2B's SandboxNetworkConfig, the
 // inbound part).
-type Network struct {
+type Inbound struct {
 	// Private is network.allowPublicTraffic=false: every port but envd's needs the sandbox's traffic
 	// access token. Public sandboxes (the default, as on E2B) are reached by whoever knows their id.
 	Private bool
@@ -77,7 +79,8 @@ type Sandbox struct {
 	// OwnerKey is the id of the API key that created the sandbox (each key is a team); "" for a
 	// sandbox created with the admin key, which only the admin sees.
 	OwnerKey string
-	Network  Network
+	Inbound  Inbound
+	Network  Network // the outbound network policy in force
 	// TrafficToken is the traffic access token of a private sandbox ("" for a public one, or when the
 	// envd token is not known); see TrafficToken.
 	TrafficToken string

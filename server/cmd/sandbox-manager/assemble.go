@@ -170,7 +170,7 @@ type backend struct {
 // MaskRequestHost is the sandbox's network.maskRequestHost, or its template's default mask (see
 // builtin.MaskRequestHost: Chrome's DevTools endpoint refuses public names).
 func (b backend) MaskRequestHost() string {
-	if m := b.sbx.Network.MaskRequestHost; m != "" {
+	if m := b.sbx.Inbound.MaskRequestHost; m != "" {
 		return m
 	}
 	return builtin.MaskRequestHost(b.sbx.Template)
@@ -195,7 +195,7 @@ func (b backend) DialPort(ctx context.Context, port int) (net.Conn, error) {
 // TrafficToken is what a private sandbox's ports other than envd's require. A private sandbox whose
 // token cannot be derived (no envd token known) gets one nobody has, so it fails closed.
 func (b backend) TrafficToken() string {
-	if !b.sbx.Network.Private {
+	if !b.sbx.Inbound.Private {
 		return ""
 	}
 	if b.sbx.TrafficToken != "" {

@@ -30,7 +30,7 @@ func (a trafficAccess) authorizeBrowser(r *http.Request, b gateway.Backend) bool
 //   - a private one (network.allowPublicTraffic=false) needs its traffic access token in
 //     e2b-traffic-access-token, as its host routes do, or the API key that owns it (or the admin key) in X-API-Key.
 func (a trafficAccess) authorizeSandboxTraffic(r *http.Request, sbx *sandbox.Sandbox) bool {
-	if !sbx.Network.Private {
+	if !sbx.Inbound.Private {
 		return true
 	}
 	if gateway.TrafficTokenValid(r, sbx.TrafficToken) {

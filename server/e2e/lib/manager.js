@@ -65,9 +65,18 @@ export function sandboxState(stateDir, id) {
   return JSON.parse(fs.readFileSync(path.join(stateDir, 'runtime', 'sandboxes', id, 'state.json'), 'utf8'))
 }
 
+/**
+ * Host directory of the local runtime's portals (what bwrap binds into each sandbox: its root, envd's
+ * socket): layoutFor() in server/runtime/local, one directory per runtime state dir.
+ */
+export function portalsDir(stateDir) {
+  const runtimeDir = path.resolve(stateDir, 'runtime')
+  return path.join('/run/sandboxstack', 'sandboxstack-' + crypto.createHash('sha256').update(runtimeDir).digest('hex').slice(0, 8))
+}
+
 /** Host path of the unix socket of a sandbox's envd (layout.socket() in server/runtime/local). */
 export function envdSocket(stateDir, id) {
-  return path.join(stateDir, 'runtime', 'sandboxes', id, 'run', 'envd.sock')
+  return path.join(portalsDir(stateDir), id, 'run', 'envd.sock')
 }
 
 /**
@@ -77,7 +86,7 @@ export function envdSocket(stateDir, id) {
  * started, and stopped with the manager, when none is given); a second replica shares the first's
  * cluster and keys: startManager({ runtime: 'kube', kube: first.kube, apiKey: first.apiKey, adminKey: first.adminKey }).
  * `tls: { cert, key }` (PEM file paths) adds the TLS listener on another free port: mgr.tlsPort, mgr.tlsUrl.
- * `env` adds environment variables (e.g. SANDBOX_MAX_SANDBOXES_PER_KEY).
+ * `env` adds environment variables (e.g. SANDBOX_MAX_SANDBOXES_PER_KEY, or the default sandbox limits such as SANDBOX_MEMORY_MB).
  *
  * @returns {Promise<Manager>} see the returned object
  */
@@ -263,7 +272,7 @@ export async function startManager({ port, stateDir, apiKey, adminKey, domain, r
       const sbxDir = path.join(stateDir, 'runtime', 'sandboxes')
       let leftovers = []
       try { leftovers = fs.readdirSync(sbxDir) } catch {}
-      for (const pid of pidsMentioning(stateDir)) {
+      for (const pid of [...pidsMentioning(stateDir), ...pidsMentioning(portalsDir(stateDir))]) {
         try { process.kill(pid, 'SIGKILL') } catch {}
       }
       if (mountsUnder(stateDir).length === 0) {

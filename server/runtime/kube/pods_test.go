@@ -169,7 +169,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		ID: "iabc123", Template: "code-interpreter", Alias: "code-interpreter-v1", OwnerKey: "a1b2c3d4e5f6",
 		Metadata: map[string]string{"a": "b", "with space": "x=y&z"}, StartedAt: started, EndAt: started.Add(time.Hour),
 		Pool: "p", Phase: sandbox.PhaseRunning, Limits: spec.Limits,
-		Network: sandbox.Network{Private: true, MaskRequestHost: "${PORT}-app.local"},
+		Inbound: sandbox.Inbound{Private: true, MaskRequestHost: "${PORT}-app.local"},
 	}
 	claimed := applyRecord(pod, want, time.Now())
 	r := &Runtime{secrets: nil}
@@ -177,13 +177,13 @@ func TestRecordRoundTrip(t *testing.T) {
 	if got.ID != want.ID || got.Template != want.Template || got.Alias != want.Alias || got.OwnerKey != want.OwnerKey ||
 		!got.StartedAt.Equal(want.StartedAt) || !got.EndAt.Equal(want.EndAt) || got.Pool != want.Pool ||
 		got.Phase != want.Phase || got.Limits != want.Limits || len(got.Metadata) != 2 || got.Metadata["with space"] != "x=y&z" ||
-		got.Network != want.Network {
+		got.Inbound != want.Inbound {
 		t.Errorf("record read back\n got %+v\nwant %+v", got, want)
 	}
 	// A public sandbox leaves no network annotations behind (a record may go from one to the other).
-	want.Network = sandbox.Network{}
+	want.Inbound = sandbox.Inbound{}
 	public := applyRecord(claimed, want, time.Now())
-	if _, ok := public.Annotations[AnnotationPrivate]; ok || r.recordOfWithoutToken(public).Network != want.Network {
+	if _, ok := public.Annotations[AnnotationPrivate]; ok || r.recordOfWithoutToken(public).Inbound != want.Inbound {
 		t.Errorf("public record: annotations %v", public.Annotations)
 	}
 	if len(claimed.OwnerReferences) != 0 {

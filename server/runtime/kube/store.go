@@ -67,7 +67,7 @@ func (r *Runtime) recordOfWithoutToken(p *corev1.Pod) sandbox.Record {
 		StartedAt: parseTime(p.Annotations[AnnotationStartedAt]),
 		EndAt:     parseTime(p.Annotations[AnnotationEndAt]),
 		Limits:    podLimits(p),
-		Network: sandbox.Network{
+		Inbound: sandbox.Inbound{
 			Private:         p.Annotations[AnnotationPrivate] == "true",
 			MaskRequestHost: p.Annotations[AnnotationMaskRequestHost],
 		},
@@ -136,11 +136,11 @@ func applyRecord(p *corev1.Pod, rec sandbox.Record, now time.Time) *corev1.Pod {
 	setOrDelete(out.Annotations, AnnotationStartedAt, ts(rec.StartedAt))
 	setOrDelete(out.Annotations, AnnotationEndAt, ts(rec.EndAt))
 	private := ""
-	if rec.Network.Private {
+	if rec.Inbound.Private {
 		private = "true"
 	}
 	setOrDelete(out.Annotations, AnnotationPrivate, private)
-	setOrDelete(out.Annotations, AnnotationMaskRequestHost, rec.Network.MaskRequestHost)
+	setOrDelete(out.Annotations, AnnotationMaskRequestHost, rec.Inbound.MaskRequestHost)
 	if rec.Phase != sandbox.PhaseWarm {
 		// A claimed pod is no longer its pool's: deleting the pool must not take it along.
 		out.OwnerReferences = slices.DeleteFunc(out.OwnerReferences, func(o metav1.OwnerReference) bool { return o.Kind == poolKind })

@@ -86,13 +86,18 @@ func TestDetectCgroupsV1(t *testing.T) {
 			t.Errorf("%s cgroup at %s, want %s", d.Controller, d.Path, want[d.Controller])
 		}
 	}
+	for _, d := range dirs { // what the kernel makes in every new cgroup
+		writeFile(t, filepath.Join(d.Path, workloadCgroup, "cgroup.procs"), "")
+	}
 	if _, err := createCgroups(dirs, sandbox.Limits{CPUMillis: 1500, MemoryMB: 64, Pids: 32}); err != nil {
 		t.Fatal(err)
 	}
 	assertFile(t, filepath.Join(want["cpu"], "cpu.cfs_quota_us"), "150000")
 	assertFile(t, filepath.Join(want["cpu"], "cpu.cfs_period_us"), "100000")
-	assertFile(t, filepath.Join(want["memory"], "memory.limit_in_bytes"), strconv.Itoa(64<<20))
-	assertFile(t, filepath.Join(want["pids"], "pids.max"), "32")
+	assertFile(t, filepath.Join(want["memory"], "memory.limit_in_bytes"), strconv.Itoa((64+envdMemoryMB)<<20))
+	assertFile(t, filepath.Join(want["pids"], "pids.max"), strconv.Itoa(32+envdPids))
+	assertFile(t, filepath.Join(want["memory"], workloadCgroup, "memory.limit_in_bytes"), strconv.Itoa(64<<20))
+	assertFile(t, filepath.Join(want["pids"], workloadCgroup, "pids.max"), "32")
 }
 
 func TestDetectCgroupsV2(t *testing.T) {
@@ -113,12 +118,20 @@ func TestDetectCgroupsV2(t *testing.T) {
 	if len(dirs) != 1 || dirs[0].Path != filepath.Join(base, "grp", "sbx") || dirs[0].Controller != "" {
 		t.Fatalf("plan: %+v", dirs)
 	}
+	// What the kernel makes in every new cgroup.
+	writeFile(t, filepath.Join(dirs[0].Path, "cgroup.controllers"), "cpu memory pids")
+	writeFile(t, filepath.Join(dirs[0].Path, "cgroup.procs"), "")
+	writeFile(t, filepath.Join(dirs[0].Path, workloadCgroup, "cgroup.procs"), "")
 	if _, err := createCgroups(dirs, sandbox.Limits{CPUMillis: 250, MemoryMB: 100, Pids: 10}); err != nil {
 		t.Fatal(err)
 	}
+	// The sandbox's cgroup: its limits plus envd's reserve; the workload's: its limits.
 	assertFile(t, filepath.Join(dirs[0].Path, "cpu.max"), "25000 100000")
-	assertFile(t, filepath.Join(dirs[0].Path, "memory.max"), strconv.Itoa(100<<20))
-	assertFile(t, filepath.Join(dirs[0].Path, "pids.max"), "10")
+	assertFile(t, filepath.Join(dirs[0].Path, "memory.max"), strconv.Itoa((100+envdMemoryMB)<<20))
+	assertFile(t, filepath.Join(dirs[0].Path, "pids.max"), strconv.Itoa(10+envdPids))
+	assertFile(t, filepath.Join(dirs[0].Path, "cgroup.subtree_control"), "+cpu +memory +pids")
+	assertFile(t, filepath.Join(dirs[0].Path, workloadCgroup, "memory.max"), strconv.Itoa(100<<20))
+	assertFile(t, filepath.Join(dirs[0].Path, workloadCgroup, "pids.max"), "10")
 }
 
 func TestDetectCgroupsUnusable(t *testing.T) {

@@ -14,6 +14,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// chromiumNoSandbox is read by Debian's chromium wrapper (it sources /etc/chromium.d/*). Chromium's
+// own sandbox needs user namespaces, which the sandbox's seccomp filter refuses, so it would not start
+// at all: the sandbox is its boundary instead.
+const chromiumNoSandbox = `# sandbox: user namespaces are refused here, and Chromium's sandbox needs them.
+export CHROMIUM_FLAGS="$CHROMIUM_FLAGS --no-sandbox"
+`
+
 // rootfs writes a sandbox's upper layer on top of its base.
 type rootfs struct {
 	lower string // the root filesystem the accounts come from ("/" by default)
@@ -64,6 +71,7 @@ func (r rootfs) prepare(f sandboxFiles) (account, error) {
 		{"etc/resolv.conf", f.resolvConf, 0o644, root, 0},
 		{"etc/machine-id", machineID(f.id), 0o444, root, 0},
 		{"etc/environment", "", 0o644, root, 0},
+		{"etc/chromium.d/sandbox-no-user-namespaces", chromiumNoSandbox, 0o644, root, 0},
 		{"etc/profile", etcProfile, 0o644, root, 0},
 		{"etc/bash.bashrc", etcBashrc, 0o644, root, 0},
 		{"root/.profile", homeProfile, 0o644, root, 0},

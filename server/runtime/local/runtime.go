@@ -330,6 +330,14 @@ func (r *Runtime) Close() error {
 		r.stopLogs = nil
 	}
 	r.cgroups.removeGroups()
+	r.mu.Lock()
+	idle := len(r.boxes) == 0
+	r.mu.Unlock()
+	if idle && r.lock != nil {
+		// No sandbox needs a base or a portal any more; a later New builds them again.
+		_ = os.RemoveAll(filepath.Join(r.cfg.StateDir, "base"))
+		_ = os.Remove(r.portals)
+	}
 	if r.lock == nil {
 		return nil
 	}

@@ -33,6 +33,11 @@ func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (*sandbox.Instan
 		return nil, fmt.Errorf("start sandbox %q: template %q: %w: %s", id, t.Name, ErrTemplateUnavailable, reason)
 	}
 	spec.Limits = r.withDefaults(spec.Limits)
+	network, err := r.EffectiveNetwork(spec.Network)
+	if err != nil {
+		return nil, fmt.Errorf("start sandbox %q: %w", id, err)
+	}
+	spec.Network = network
 
 	b := &box{l: r.layoutOf(id)}
 	b.op.Lock()
@@ -132,7 +137,7 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 	}
 	fsys := rootfs{lower: r.lower, base: r.base.dir, upper: l.upper(), ids: int(st.IDBase)}
 	files := sandboxFiles{id: spec.ID}
-	if r.networking() {
+	if withSlirp(spec.Network) && !spec.Network.Disabled {
 		files.resolvConf = "nameserver " + slirpDNS + "\n"
 	}
 	if _, err := fsys.prepare(files); err != nil {
@@ -220,12 +225,20 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 	r.reached("healthy")
 	// The network comes once bwrap has finished setting up the sandbox, which it has once envd
 	// answers: bwrap configures the loopback interface itself after the release, and slirp4netns
-	// configuring it at the same time makes bwrap fail.
-	if r.networking() {
+	// configuring it at the same time makes bwrap fail. The denied prefixes are routed away before
+	// the sandbox has a way out; the default route and the allowed prefixes need slirp4netns's device.
+	if r.networking() && withSlirp(spec.Network) {
+		before, after := splitRoutes(routeCommands(spec.Network))
+		if err := applyRoutes(ctx, st.Init.Pid, before); err != nil {
+			return nil, err
+		}
 		if st.Slirp, err = startSlirp(ctx, r.slirp, st.Init.Pid, logFile); err != nil {
 			return nil, err
 		}
 		if err := r.save(b, st); err != nil {
+			return nil, err
+		}
+		if err := applyRoutes(ctx, st.Init.Pid, after); err != nil {
 			return nil, err
 		}
 		// The network helper works for the sandbox and is counted with it (in envd's share).
