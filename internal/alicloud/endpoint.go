@@ -75,10 +75,14 @@ func (e Endpoint) domain() string {
 }
 
 // ApplyRPC points an RPC request (Vpc, Ecs, Alidns, cas) at the endpoint: e.ApplyRPC(req.RpcRequest).
-func (e Endpoint) ApplyRPC(r *requests.RpcRequest) { r.Domain, r.Port, r.Scheme = e.domain(), e.Port, e.Scheme }
+func (e Endpoint) ApplyRPC(r *requests.RpcRequest) {
+	r.Domain, r.Port, r.Scheme = e.domain(), e.Port, e.Scheme
+}
 
 // ApplyROA points a ROA request (CS) at the endpoint: e.ApplyROA(req.RoaRequest).
-func (e Endpoint) ApplyROA(r *requests.RoaRequest) { r.Domain, r.Port, r.Scheme = e.domain(), e.Port, e.Scheme }
+func (e Endpoint) ApplyROA(r *requests.RoaRequest) {
+	r.Domain, r.Port, r.Scheme = e.domain(), e.Port, e.Scheme
+}
 
 // ApplyCommon points a CommonRequest at the endpoint.
 func (e Endpoint) ApplyCommon(r *requests.CommonRequest) {

@@ -1,6 +1,7 @@
 package alifake
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha1"
@@ -322,14 +323,16 @@ func hmacSHA1(key, data string) string {
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
-	b, err := json.Marshal(body)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // Alibaba's answers carry "&" and "<" as they are
+	if err := enc.Encode(body); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	_, _ = w.Write(bytes.TrimRight(b.Bytes(), "\n"))
 }
 
 // paging applies PageNumber/PageSize to n items and returns the [lo, hi) window.

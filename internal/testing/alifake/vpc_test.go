@@ -61,7 +61,9 @@ func TestVPCLifecycle(t *testing.T) {
 	for name, set := range map[string]func(*vpc.DescribeVpcsRequest){
 		"id":   func(r *vpc.DescribeVpcsRequest) { r.VpcId = vpcID },
 		"name": func(r *vpc.DescribeVpcsRequest) { r.VpcName = "sbx" },
-		"tag":  func(r *vpc.DescribeVpcsRequest) { r.Tag = &[]vpc.DescribeVpcsTag{{Key: "owner", Value: "sandboxstack"}} },
+		"tag": func(r *vpc.DescribeVpcsRequest) {
+			r.Tag = &[]vpc.DescribeVpcsTag{{Key: "owner", Value: "sandboxstack"}}
+		},
 	} {
 		r := vpc.CreateDescribeVpcsRequest()
 		s.vpcEP.ApplyRPC(r.RpcRequest)
