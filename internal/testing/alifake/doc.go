@@ -21,15 +21,28 @@
 // Errors have the shapes the SDK parses: RPC products and the API gateway (signature, throttling)
 // answer {"Code","Message","RequestId","HostId","Recommend"}; CS itself answers with lower-case
 // {"code","message","requestId"} (for example 404 ErrorClusterNotFound), so the SDK's ServerError
-// carries the HTTP status and the raw body but no ErrorCode for CS errors. Where Alibaba's documented
-// error codes were not available (CS CreateCluster validation, CAS upload failures) the codes are
-// this fake's own and say so in their messages' shape only; tests should match the documented ones.
+// carries the HTTP status and the raw body (in Message) but no ErrorCode for CS errors. Where Alibaba
+// documents no error code (CS CreateCluster validation such as ErrorVpcNotFound or
+// ErrorServiceCidrConflict, CAS upload failures such as CertificateKeyNotMatch and NameRepeat, CAS
+// NotFound) the code is this fake's own; code that handles them should rely on the HTTP status or on
+// the documented codes (ErrorClusterNotFound, DomainRecordDuplicate, DomainRecordNotBelongToUser,
+// Invalid*.NotFound, DependencyViolation*, IncorrectVSwitchStatus, Throttling.User).
 //
-// Faults are injected per Fake, through the Go API (SetFaults, Throttle, FailDeletes, ...) or the
-// standalone command's flags: resources that stay NotFound for N reads after they were created,
+// DescribeTaskInfo answers task_result as an array, as the current API documents it; the v1 SDK's
+// typed response declares an object there, so read the raw body (GetHttpContentBytes) for tasks, as
+// for DescribeClusterDetail, whose typed response has no fields at all.
+//
+// Faults are injected per Fake, through the Go API (SetFaults, SetThrottle, FailDeletes,
+// SetNotFoundReads, SetPendingReads, SetClusterTimes, SetClusterFailure) or the flags of the
+// standalone command (RegisterFlags; cmd/ali-fakes): resources that stay NotFound for N reads after they were created,
 // Throttling.User on the next N calls of an action or on every Kth call, extra dependency errors on
 // delete, vSwitches and VPCs Pending for N reads, and clusters that take a configurable time (on the
 // Clock) to become running or to disappear, or that fail with a reason. The inspection API lists what
-// the fake holds and deletes resources out of band to simulate drift. Nothing sleeps: cluster states are
-// computed from the Clock when they are read.
+// the fake holds (VPCs, VSwitches, SecurityGroups, Records, Certificates, Clusters, CallCount), deletes
+// resources out of band to simulate drift (DeleteOutOfBand) and marks resources as used by things it
+// does not model (SetInUse). Nothing sleeps: cluster states are computed from the Clock when they are
+// read, and a ManualClock lets a test move time.
+//
+// Start/New start the fakes in-process; Env and Describe give the environment variables
+// (ALIBABA_CLOUD_ENDPOINT_<PRODUCT>, credentials, region) a standalone starter prints.
 package alifake
