@@ -42,6 +42,8 @@ var ecsActions = map[string]rpcAction{
 	"RevokeSecurityGroup":            revoke("ingress"),
 	"RevokeSecurityGroupEgress":      revoke("egress"),
 	"DescribeZones":                  describeZones,
+	"TagResources":                   tagECSResources,
+	"UntagResources":                 untagECSResources,
 }
 
 func sgNotFound(id string) *apiError {
@@ -453,4 +455,69 @@ func describeZones(f *Fake, c *rpcCall) (map[string]any, *apiError) {
 		zones = append(zones, map[string]any{"ZoneId": z, "LocalName": z, "ZoneType": "AvailabilityZone"})
 	}
 	return map[string]any{"Zones": map[string]any{"Zone": zones}}, nil
+}
+
+// ecsTaggable finds a security group's tags by ECS's TagResources resource type.
+func (s *state) ecsTaggable(resourceType, id string) (tagSet, *apiError) {
+	switch strings.ToLower(resourceType) {
+	case "securitygroup":
+		if sg, ok := s.sgs[id]; ok {
+			return sg.tags, nil
+		}
+		return nil, sgNotFound(id)
+	case "":
+		return nil, missingParam("ResourceType")
+	}
+	return nil, invalidParam("ResourceType", resourceType)
+}
+
+func tagECSResources(f *Fake, c *rpcCall) (map[string]any, *apiError) {
+	ids := c.p.list("ResourceId")
+	if len(ids) == 0 {
+		return nil, missingParam("ResourceId.N")
+	}
+	tags, e := c.p.tags()
+	if e != nil {
+		return nil, e
+	}
+	if len(tags) == 0 {
+		return nil, missingParam("Tag.N")
+	}
+	sets := make([]tagSet, 0, len(ids))
+	for _, id := range ids {
+		t, e := f.st.ecsTaggable(c.p["ResourceType"], id)
+		if e != nil {
+			return nil, e
+		}
+		sets = append(sets, t)
+	}
+	for _, t := range sets {
+		t.set(tags)
+	}
+	return nil, nil
+}
+
+func untagECSResources(f *Fake, c *rpcCall) (map[string]any, *apiError) {
+	ids := c.p.list("ResourceId")
+	if len(ids) == 0 {
+		return nil, missingParam("ResourceId.N")
+	}
+	all, e := c.p.boolParam("All")
+	if e != nil {
+		return nil, e
+	}
+	keys := c.p.list("TagKey")
+	for _, id := range ids {
+		t, e := f.st.ecsTaggable(c.p["ResourceType"], id)
+		if e != nil {
+			return nil, e
+		}
+		if all != nil && *all {
+			clear(t)
+		}
+		for _, k := range keys {
+			delete(t, k)
+		}
+	}
+	return nil, nil
 }
