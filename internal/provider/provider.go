@@ -190,6 +190,7 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 		aws.NewVPCResource,
 		aws.NewSubnetResource,
 		alicloud.NewVPCResource,
+		alicloud.NewVSwitchResource,
 	}
 }
 
