@@ -195,7 +195,9 @@ func (r *vswitchResource) Create(ctx context.Context, req resource.CreateRequest
 	}
 	// A VPC created moments ago may still be changing: retry its transient refusals.
 	out, err := retry.Do(ctx, timeout, c.Pace(pacing),
-		func(err error) bool { return isCode(err, "OperationConflict", "IncorrectVpcStatus", "IncorrectStatus.Vpc", "TaskConflict") },
+		func(err error) bool {
+			return isCode(err, "OperationConflict", "IncorrectVpcStatus", "IncorrectStatus.Vpc", "TaskConflict")
+		},
 		func(ctx context.Context) (*vpc.CreateVSwitchResponse, error) {
 			return call(ctx, c, func() (*vpc.CreateVSwitchResponse, error) { return c.VPC.CreateVSwitch(in) })
 		})
