@@ -191,6 +191,7 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 		aws.NewSubnetResource,
 		alicloud.NewVPCResource,
 		alicloud.NewVSwitchResource,
+		alicloud.NewSecurityGroupResource,
 	}
 }
 
