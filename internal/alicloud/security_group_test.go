@@ -271,15 +271,30 @@ func TestAccAlicloudSecurityGroup_drift(t *testing.T) {
 				Check:  checkRules(t, want...),
 			},
 			{
-				// A preset rule and a rule of the configuration revoked, a stranger's rule added.
-				PreConfig: func() {},
-				Config:    config,
+				// Only a preset rule revoked: preset_rules shows it.
+				Config: config,
 				Check: func(s *terraform.State) error {
 					id, err := idOf(s, sgAddr)
 					if err != nil {
 						return err
 					}
-					if err := revokeOutOfBand(t, id, "443"); err != nil {
+					return revokeOutOfBand(t, id, "443")
+				},
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(sgAddr, plancheck.ResourceActionUpdate),
+				}},
+				Check: checkRules(t, want...),
+			},
+			{
+				// A rule of the configuration revoked, a stranger's rule added: rules shows both.
+				Config: config,
+				Check: func(s *terraform.State) error {
+					id, err := idOf(s, sgAddr)
+					if err != nil {
 						return err
 					}
 					if err := revokeOutOfBand(t, id, "8443"); err != nil {
