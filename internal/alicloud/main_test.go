@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,6 +87,9 @@ func checkDestroyed(t *testing.T) func(*terraform.State) error {
 		c := acctest.AlibabaConns(t)
 		fake := acctest.SharedAlibabaFake()
 		for name, rs := range s.RootModule().Resources {
+			if strings.HasPrefix(name, "data.") {
+				continue // looked up, not managed
+			}
 			id := rs.Primary.ID
 			switch rs.Type {
 			case "sandbox_alicloud_vpc":

@@ -200,5 +200,6 @@ func (p *Provider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		pool.NewTemplatesDataSource,
 		aws.NewVPCDataSource,
+		alicloud.NewVPCDataSource,
 	}
 }
