@@ -25,7 +25,9 @@ var (
 )
 
 // NewVPCDataSource is the sandbox_alicloud_vpc data source.
-func NewVPCDataSource() datasource.DataSource { return &vpcDataSource{newDataSourceBase("alicloud_vpc")} }
+func NewVPCDataSource() datasource.DataSource {
+	return &vpcDataSource{newDataSourceBase("alicloud_vpc")}
+}
 
 type vpcDataSource struct {
 	dataSourceBase
