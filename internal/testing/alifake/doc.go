@@ -34,7 +34,7 @@
 //
 // Faults are injected per Fake, through the Go API (SetFaults, SetThrottle, FailDeletes,
 // SetNotFoundReads, SetPendingReads, SetClusterTimes, SetClusterFailure) or the flags of the
-// standalone command (RegisterFlags; cmd/ali-fakes): resources that stay NotFound for N reads after they were created,
+// standalone command (RegisterFlags; internal/testing/cloudfakes/cmd/cloud-fakes): resources that stay NotFound for N reads after they were created,
 // Throttling.User on the next N calls of an action or on every Kth call, extra dependency errors on
 // delete, vSwitches and VPCs Pending for N reads, and clusters that take a configurable time (on the
 // Clock) to become running or to disappear, or that fail with a reason. The inspection API lists what
