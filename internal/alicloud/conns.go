@@ -39,10 +39,10 @@ const (
 
 // Conns are the Alibaba Cloud clients of one provider instance.
 type Conns struct {
-	Region string
-	VPC    *vpc.Client
-	ECS    *ecs.Client
-	DNS    *alidns.Client
+	Region    string
+	VPC       *vpc.Client
+	ECS       *ecs.Client
+	DNSClient *alidns.Client
 
 	endpoints map[string]Endpoint // by product; absent = the SDK's regional endpoint over HTTPS
 	timing    framework.Timing
@@ -153,11 +153,11 @@ func newConns(d *framework.ProviderData) (*Conns, error) {
 	if c.ECS, err = ecs.NewClientWithOptions(s.Region, cfg(), cred); err != nil {
 		return nil, fmt.Errorf("ECS client: %w", err)
 	}
-	if c.DNS, err = alidns.NewClientWithOptions(s.Region, cfg(), cred); err != nil {
+	if c.DNSClient, err = alidns.NewClientWithOptions(s.Region, cfg(), cred); err != nil {
 		return nil, fmt.Errorf("Alidns client: %w", err)
 	}
 	name, version := userAgent(d.UserAgent)
-	for _, cl := range []*sdk.Client{&c.VPC.Client, &c.ECS.Client, &c.DNS.Client} {
+	for _, cl := range []*sdk.Client{&c.VPC.Client, &c.ECS.Client, &c.DNSClient.Client} {
 		cl.SetConnectTimeout(connectTimeout)
 		cl.SetReadTimeout(readTimeout)
 		if name != "" {

@@ -27,6 +27,7 @@ func sgConfig(vpcCIDR, body string) string {
 	return fmt.Sprintf(`
 resource "sandbox_alicloud_vpc" "test" {
   cidr_block = %q
+  name       = "tf-acc-test-security-group"
 }
 
 resource "sandbox_alicloud_security_group" "test" {

@@ -192,6 +192,7 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 		alicloud.NewVPCResource,
 		alicloud.NewVSwitchResource,
 		alicloud.NewSecurityGroupResource,
+		alicloud.NewDNSRecordResource,
 	}
 }
 
