@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	sdk "github.com/aliyun/alibaba-cloud-sdk-go/sdk"
@@ -46,6 +47,7 @@ type Conns struct {
 
 	endpoints map[string]Endpoint // by product; absent = the SDK's regional endpoint over HTTPS
 	timing    framework.Timing
+	sdkMu     sync.Mutex // serialises SDK calls (see call)
 }
 
 // ConnsFor returns the provider's Alibaba Cloud clients, building them on first use.
@@ -178,5 +180,6 @@ func userAgent(ua string) (string, string) {
 }
 
 // PointRPC points a request of product at the endpoint c uses, for code outside this package that
-// calls the SDK with c's clients (tests' checks and out-of-band changes).
+// calls the SDK with c's clients (tests' checks and out-of-band changes, from one goroutine: the SDK's
+// clients are not safe for concurrent use).
 func PointRPC(c *Conns, product string, r *requests.RpcRequest) { c.rpc(product, r) }

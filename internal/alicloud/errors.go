@@ -31,9 +31,17 @@ var callPacing = retry.Pacing{Interval: time.Second, MaxInterval: 10 * time.Seco
 
 // call runs one API call, retrying throttling and transient server errors (the SDK's own retry is
 // off: it would retry blindly, without the operation's deadline).
+//
+// Calls of one provider instance are serialised: the v1 SDK's Client is not safe for concurrent use
+// (every DoAction rewrites its http.Client's timeout and its transport's dialer), and Terraform runs
+// resources in parallel. Waits between retries happen outside the lock.
 func call[T any](ctx context.Context, c *Conns, f func() (T, error)) (T, error) {
 	v, err := retry.Do(ctx, callTimeout, c.Pace(callPacing), retry.OnErrorCodes(throttleCodes...),
-		func(context.Context) (T, error) { return f() })
+		func(context.Context) (T, error) {
+			c.sdkMu.Lock()
+			defer c.sdkMu.Unlock()
+			return f()
+		})
 	var te *retry.TimeoutError
 	if errors.As(err, &te) && te.LastError != nil && isCode(te.LastError, throttleCodes...) {
 		return v, te.LastError

@@ -363,8 +363,11 @@ func waitVPCAvailable(ctx context.Context, c *Conns, id string, timeout time.Dur
 // timeout passes. The notFound codes are success.
 func deleteRetrying(ctx context.Context, c *Conns, timeout time.Duration, notFound, retryable []string, del func() error) error {
 	err := retry.Retry(ctx, timeout, c.Pace(retry.Pacing{Interval: 2 * time.Second, MaxInterval: 15 * time.Second}),
-		func(err error) bool { return hasCodePrefix(err, retryable...) || isCode(err, throttleCodes...) },
-		func(context.Context) error { return del() })
+		func(err error) bool { return hasCodePrefix(err, retryable...) },
+		func(ctx context.Context) error {
+			_, err := call(ctx, c, func() (struct{}, error) { return struct{}{}, del() })
+			return err
+		})
 	if isCode(err, notFound...) {
 		return nil
 	}
