@@ -150,13 +150,13 @@ func newConns(d *framework.ProviderData) (*Conns, error) {
 	cred := credentials.NewAccessKeyCredential(s.AccessKey, s.SecretKey)
 	var err error
 	if c.VPC, err = vpc.NewClientWithOptions(s.Region, cfg(), cred); err != nil {
-		return nil, fmt.Errorf("VPC client: %w", err)
+		return nil, fmt.Errorf("building the VPC client: %w", err)
 	}
 	if c.ECS, err = ecs.NewClientWithOptions(s.Region, cfg(), cred); err != nil {
-		return nil, fmt.Errorf("ECS client: %w", err)
+		return nil, fmt.Errorf("building the ECS client: %w", err)
 	}
 	if c.DNSClient, err = alidns.NewClientWithOptions(s.Region, cfg(), cred); err != nil {
-		return nil, fmt.Errorf("Alidns client: %w", err)
+		return nil, fmt.Errorf("building the Alidns client: %w", err)
 	}
 	name, version := userAgent(d.UserAgent)
 	for _, cl := range []*sdk.Client{&c.VPC.Client, &c.ECS.Client, &c.DNSClient.Client} {

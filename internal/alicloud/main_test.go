@@ -1,12 +1,10 @@
 package alicloud_test
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/vpc"
@@ -21,12 +19,6 @@ import (
 // The acceptance tests run the real terraform CLI against the provider served in-process. Without
 // real Alibaba Cloud credentials, acctest.Main points the provider at the Alibaba Cloud fakes.
 func TestMain(m *testing.M) { acctest.Main(m) }
-
-func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // describeVPC is the VPC as the API shows it; nil when it does not exist.
 func describeVPC(c *alicloud.Conns, id string) (*vpc.Vpc, error) {
