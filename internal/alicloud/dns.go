@@ -155,3 +155,42 @@ func (d DNSRecords) Delete(ctx context.Context, id string, timeout time.Duration
 	}
 	return err
 }
+
+// Split finds the Alidns domain a name belongs to (the longest domain of the account that is a suffix
+// of it) and the host record within it: "_acme-challenge.sbx.example.com." → ("example.com",
+// "_acme-challenge.sbx"). An ACME solver is handed full names; Alidns wants domain and RR.
+func (d DNSRecords) Split(ctx context.Context, fqdn string) (domain, rr string, err error) {
+	name := strings.ToLower(strings.TrimSuffix(fqdn, "."))
+	labels := strings.Split(name, ".")
+	for i := 0; i < len(labels)-1; i++ {
+		candidate := strings.Join(labels[i:], ".")
+		ok, err := d.hasDomain(ctx, candidate)
+		if err != nil {
+			return "", "", err
+		}
+		if ok {
+			if i == 0 {
+				return candidate, "@", nil
+			}
+			return candidate, strings.Join(labels[:i], "."), nil
+		}
+	}
+	return "", "", retry.NotFoundf("no domain of this Alibaba Cloud account contains %s (add it to Alibaba Cloud DNS)", name)
+}
+
+func (d DNSRecords) hasDomain(ctx context.Context, name string) (bool, error) {
+	c := d.c
+	in := alidns.CreateDescribeDomainsRequest()
+	c.rpc("alidns", in.RpcRequest)
+	in.KeyWord, in.SearchMode = name, "EXACT"
+	out, err := call(ctx, c, func() (*alidns.DescribeDomainsResponse, error) { return c.DNSClient.DescribeDomains(in) })
+	if err != nil {
+		return false, err
+	}
+	for _, dom := range out.Domains.Domain {
+		if strings.EqualFold(dom.DomainName, name) {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -264,3 +264,28 @@ func TestDNSRecordsAddTXTIsIdempotent(t *testing.T) {
 		t.Fatalf("the fake still holds %+v", recs)
 	}
 }
+
+// Split turns the full names an ACME solver is given into Alidns's domain and host record.
+func TestDNSRecordsSplit(t *testing.T) {
+	f := acctest.StartFakeAlibaba(t, alifake.Faults{})
+	for _, d := range []string{"example.test", "sbx.corp.example.test"} {
+		if err := f.AddDomain(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dns := f.Conns(t).DNS()
+	for fqdn, want := range map[string][2]string{
+		"_acme-challenge.sbx.example.test.":     {"example.test", "_acme-challenge.sbx"},
+		"*.sbx.example.test":                    {"example.test", "*.sbx"},
+		"example.test":                          {"example.test", "@"},
+		"_acme-challenge.sbx.corp.example.test": {"sbx.corp.example.test", "_acme-challenge"},
+	} {
+		domain, rr, err := dns.Split(context.Background(), fqdn)
+		if err != nil || domain != want[0] || rr != want[1] {
+			t.Errorf("Split(%q) = %q, %q, %v; want %q, %q", fqdn, domain, rr, err, want[0], want[1])
+		}
+	}
+	if _, _, err := dns.Split(context.Background(), "www.other.test"); !retry.IsNotFound(err) {
+		t.Errorf("Split of a name outside the account's domains: %v", err)
+	}
+}
