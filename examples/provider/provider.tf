@@ -12,6 +12,13 @@ provider "sandbox" {
     region  = "eu-west-1"
     profile = "sandbox"
   }
+
+  # Without the alicloud block (or for what it leaves out) the provider reads ALIBABA_CLOUD_REGION,
+  # ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_ENDPOINT_<PRODUCT>.
+  alicloud {
+    region = "cn-hangzhou"
+    # endpoints { vpc = "https://vpc-vpc.cn-hangzhou.aliyuncs.com" } # a VPC endpoint, a proxy, or a local fake
+  }
 }
 
 variable "sandbox_admin_key" {

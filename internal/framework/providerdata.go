@@ -24,6 +24,8 @@ type ProviderData struct {
 	Manager ManagerDefaults
 	// AWS is the provider's aws block; empty fields fall back to the standard AWS chain.
 	AWS AWSSettings
+	// Alibaba is the provider's alicloud block; empty fields fall back to the ALIBABA_CLOUD_* variables.
+	Alibaba AlibabaSettings
 	// Timing paces waiters and retries (the zero value is production pacing).
 	Timing Timing
 
@@ -55,6 +57,25 @@ type AWSEndpoints struct {
 	EC2     string
 	Route53 string
 	STS     string
+}
+
+// AlibabaSettings is the provider's alicloud block as configured. Empty fields are unset: the
+// ALIBABA_CLOUD_* environment variables fill them when an Alibaba Cloud resource first needs a client.
+type AlibabaSettings struct {
+	Region    string
+	AccessKey string
+	SecretKey string
+	Endpoints AlibabaEndpoints
+}
+
+// AlibabaEndpoints are per-product endpoints (URLs, or hosts meaning HTTPS) that replace Alibaba
+// Cloud's regional ones.
+type AlibabaEndpoints struct {
+	VPC    string
+	ECS    string
+	CS     string
+	Alidns string
+	CAS    string
 }
 
 // Timing bounds the waits of waiters and retries. The zero value lets every resource pace itself

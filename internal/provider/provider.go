@@ -2,7 +2,7 @@
 // resources and data sources.
 //
 // Provider configuration holds only settings that are known at plan time. Each area has its own
-// optional block (`manager`, `aws`; more clouds later) and resources that might talk to something
+// optional block (`manager`, `aws`, `alicloud`) and resources that might talk to something
 // created in the same apply accept the same settings themselves. Configure hands every resource
 // one *framework.ProviderData.
 package provider
@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/acme/acmeresource"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/alicloud"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/aws"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/pool"
@@ -59,8 +60,9 @@ func New(version string, opts ...Option) func() provider.Provider {
 
 // providerModel is the provider block.
 type providerModel struct {
-	Manager *managerModel `tfsdk:"manager"`
-	AWS     *awsModel     `tfsdk:"aws"`
+	Manager  *managerModel  `tfsdk:"manager"`
+	AWS      *awsModel      `tfsdk:"aws"`
+	Alicloud *alicloudModel `tfsdk:"alicloud"`
 }
 
 // managerModel is the manager block.
@@ -118,20 +120,21 @@ func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *pro
 					},
 				},
 			},
-			"aws": awsBlock(),
+			"aws":      awsBlock(),
+			"alicloud": alicloudBlock(),
 		},
 	}
 }
 
-// ConfigValidators checks the aws block's key pair at validation time.
+// ConfigValidators checks the aws and alicloud blocks' key pairs at validation time.
 func (p *Provider) ConfigValidators(context.Context) []provider.ConfigValidator {
-	return awsConfigValidators()
+	return append(awsConfigValidators(), alicloudConfigValidators()...)
 }
 
-// Configure resolves the manager block against the environment and keeps the aws block. Nothing is
-// contacted here, and no AWS setting is loaded: a configuration without manager resources must not
-// need a manager, one without AWS resources must not need AWS settings (AWS clients are built on
-// first use).
+// Configure resolves the manager block against the environment and keeps the aws and alicloud
+// blocks. Nothing is contacted here, and no cloud setting is loaded: a configuration without manager
+// resources must not need a manager, one without AWS or Alibaba Cloud resources must not need their
+// settings (cloud clients are built on first use).
 func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
 	var cfg providerModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
@@ -153,6 +156,7 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 	unknown(m.Endpoint, "endpoint", pool.EnvEndpoint)
 	unknown(m.AdminKey, "admin_key", pool.EnvAdminKey)
 	awsSettings := awsSettingsOf(cfg.AWS, &resp.Diagnostics)
+	alicloudSettings := alicloudSettingsOf(cfg.Alicloud, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -164,8 +168,9 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 			AdminKey:  valueOrEnv(m.AdminKey, pool.EnvAdminKey),
 			UserAgent: userAgent,
 		},
-		AWS:    awsSettings,
-		Timing: p.timing,
+		AWS:     awsSettings,
+		Alibaba: alicloudSettings,
+		Timing:  p.timing,
 	}
 	resp.ResourceData = data
 	resp.DataSourceData = data
@@ -188,6 +193,10 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 		aws.NewSecurityGroupResource,
 		aws.NewRoute53RecordResource,
 		acmeresource.NewCertificateResource,
+		alicloud.NewVPCResource,
+		alicloud.NewVSwitchResource,
+		alicloud.NewSecurityGroupResource,
+		alicloud.NewDNSRecordResource,
 	}
 }
 
@@ -198,5 +207,6 @@ func (p *Provider) DataSources(context.Context) []func() datasource.DataSource {
 		aws.NewVPCDataSource,
 		aws.NewAMIDataSource,
 		aws.NewRoute53ZoneDataSource,
+		alicloud.NewVPCDataSource,
 	}
 }

@@ -3,6 +3,9 @@
 //
 //	eval "$(go run ./internal/testing/cloudfakes/cmd/cloud-fakes -clouds aws &)"   # or copy the lines
 //
+// The Alibaba Cloud fakes (cloud "alicloud", flags -ali-*) print ALIBABA_CLOUD_ENDPOINT_<PRODUCT>,
+// the AccessKey pair and the region; -ali-kubeconfig names the kubeconfig their CS fake hands out.
+//
 // Each cloud registers its own flags (prefixed with its name), so another cloud's fakes plug in as one more
 // entry in the clouds table.
 package main
@@ -23,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/alifake"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/awsfake"
 )
 
@@ -36,7 +40,8 @@ type running interface {
 type cloud func(fs *flag.FlagSet) func(host string, log *slog.Logger) (running, error)
 
 var clouds = map[string]cloud{
-	"aws": awsCloud,
+	"aws":      awsCloud,
+	"alicloud": aliCloud,
 }
 
 func main() {
@@ -172,5 +177,37 @@ func awsCloud(fs *flag.FlagSet) func(string, *slog.Logger) (running, error) {
 			s.ThrottleNext(action, n)
 		}
 		return s, nil
+	}
+}
+
+// aliRunning adapts the Alibaba Cloud fakes to running.
+type aliRunning struct{ *alifake.Fake }
+
+func (a aliRunning) Env() []string {
+	var env []string
+	for _, e := range a.Fake.Env() {
+		env = append(env, e.Name+"="+e.Value)
+	}
+	return env
+}
+
+func (a aliRunning) Close() error {
+	a.Fake.Close()
+	return nil
+}
+
+func aliCloud(fs *flag.FlagSet) func(string, *slog.Logger) (running, error) {
+	fl := alifake.RegisterFlags(fs, "ali-")
+	return func(host string, log *slog.Logger) (running, error) {
+		opts, err := fl.Options()
+		if err != nil {
+			return nil, fmt.Errorf("-ali-* flags: %w", err)
+		}
+		opts.Host, opts.Logger = host, log
+		f, err := alifake.Start(opts)
+		if err != nil {
+			return nil, err
+		}
+		return aliRunning{f}, nil
 	}
 }
