@@ -112,10 +112,14 @@ func (a *Agent) reconcile(ctx context.Context, key string) (time.Duration, error
 	}
 	pod, err := a.pods.Pods(ns).Get(name)
 	if apierrors.IsNotFound(err) {
+		a.stopProgram(key, "", 0)
 		return 0, a.stopRun(ctx, key, "")
 	}
 	if err != nil {
 		return 0, err
+	}
+	if bin, ok := a.programOf(pod); ok {
+		return a.reconcileProgram(ctx, key, pod, bin)
 	}
 	a.mu.Lock()
 	run := a.runs[key]
