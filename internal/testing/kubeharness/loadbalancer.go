@@ -431,3 +431,9 @@ func (p *lbPort) close() {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// Backends are the addresses (podIP:targetPort) that a new connection to port of the Service
+// namespace/name may go to now.
+func (lb *LoadBalancer) Backends(namespace, name string, port int32) []string {
+	return lb.backends(namespace+"/"+name, port)
+}

@@ -664,3 +664,15 @@ func boolCondition(b bool) corev1.ConditionStatus {
 	}
 	return corev1.ConditionFalse
 }
+
+// ProgramLog is the output (stdout and stderr, at most the last 64 KiB) of the program pod
+// namespace/name's container, "" when the agent does not run it.
+func (a *Agent) ProgramLog(namespace, name string) string {
+	a.mu.Lock()
+	run := a.progs[namespace+"/"+name]
+	a.mu.Unlock()
+	if run == nil {
+		return ""
+	}
+	return tail(filepath.Join(run.dir, "container.log"), 64<<10)
+}
