@@ -20,6 +20,9 @@
 //
 // What differs: a sandbox whose processes die makes its pod Failed whatever the restartPolicy (no
 // container restarts), readiness is not probed again once it passed, and volumes are ignored.
+//
+// Program pods (Config.Programs, programs.go) are the exception: their image stands for a host binary,
+// which runs for real with the pod's volumes, service account token, environment, probes and restarts.
 package kubenode
 
 import (
