@@ -174,7 +174,7 @@ func (a *Agent) stopProgram(key string, uid types.UID, grace time.Duration) {
 	proc := run.proc
 	run.mu.Unlock()
 	if proc != nil && grace > 0 {
-		_ = syscall.Kill(-proc.Process.Pid, syscall.SIGTERM)
+		terminate(proc.Process.Pid)
 		select {
 		case <-run.done:
 		case <-time.After(grace):
@@ -676,3 +676,39 @@ func (a *Agent) ProgramLog(namespace, name string) string {
 	}
 	return tail(filepath.Join(run.dir, "container.log"), 64<<10)
 }
+
+// terminate sends SIGTERM to the container's processes: the descendants of bubblewrap, not bubblewrap
+// itself (it would die at once and take the container along with SIGKILL, --die-with-parent, before
+// the program could shut down gracefully). Without /proc children lists it signals the whole group.
+func terminate(bwrapPID int) {
+	pids := descendants(bwrapPID)
+	if len(pids) == 0 {
+		_ = syscall.Kill(-bwrapPID, syscall.SIGTERM)
+		return
+	}
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+	}
+}
+
+// descendants lists the processes below pid, from /proc/<pid>/task/<tid>/children.
+func descendants(pid int) []int {
+	var out []int
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, t := range tasks {
+		raw, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(raw)) {
+			child, err := strconv.Atoi(f)
+			if err != nil {
+				continue
+			}
+			out = append(out, child)
+			out = append(out, descendants(child)...)
+		}
+	}
+	return out
+}
+
