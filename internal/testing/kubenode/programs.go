@@ -711,4 +711,3 @@ func descendants(pid int) []int {
 	}
 	return out
 }
-
