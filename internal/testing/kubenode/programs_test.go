@@ -22,6 +22,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -311,11 +312,34 @@ func TestManagerDeploymentRunsBehindALoadBalancer(t *testing.T) {
 		t.Fatalf("health through the load balancer: %v", err)
 	}
 
-	// A deleted pod is replaced by the ReplicaSet, and traffic keeps flowing meanwhile: every request
-	// succeeds (a client retries once, as a connection cut by the dying pod may need).
+	// A PodDisruptionBudget of minAvailable 1 allows one disruption once the disruption controller has
+	// seen both pods healthy.
+	_, err := e.client.PolicyV1().PodDisruptionBudgets(managerNamespace).Create(ctx, &policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: "sandbox-manager"},
+		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: ptr(intstr.FromInt32(1)),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "sandbox-manager"}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create PodDisruptionBudget: %v", err)
+	}
+	pdbCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var pdb *policyv1.PodDisruptionBudget
+	if err := wait.PollUntilContextCancel(pdbCtx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		pdb, err = e.client.PolicyV1().PodDisruptionBudgets(managerNamespace).Get(ctx, "sandbox-manager", metav1.GetOptions{})
+		return err == nil && pdb.Status.CurrentHealthy == 2 && pdb.Status.DisruptionsAllowed == 1, err
+	}); err != nil {
+		t.Fatalf("PodDisruptionBudget status: %v (last %+v)", err, pdb.Status)
+	}
+
+	// An evicted pod (a node drain's way, checked against the budget) is replaced by the ReplicaSet,
+	// and traffic keeps flowing meanwhile: every request succeeds (a client retries once, as a
+	// connection cut by the dying pod may need).
 	victim := pods[0]
-	if err := e.client.CoreV1().Pods(managerNamespace).Delete(ctx, victim.Name, metav1.DeleteOptions{}); err != nil {
-		t.Fatalf("delete pod: %v", err)
+	if err := e.client.PolicyV1().Evictions(managerNamespace).Evict(ctx, &policyv1.Eviction{
+		ObjectMeta: metav1.ObjectMeta{Name: victim.Name, Namespace: managerNamespace},
+	}); err != nil {
+		t.Fatalf("evict pod: %v", err)
 	}
 	replaced := false
 	for i := 0; !replaced || i < 20; i++ {
