@@ -21,6 +21,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -448,5 +449,151 @@ func TestProgramPodsReportWhyTheyDoNotRun(t *testing.T) {
 		if d.Status.AvailableReplicas != 0 {
 			t.Errorf("Deployment %s has %d available replicas, want 0", name, d.Status.AvailableReplicas)
 		}
+	}
+}
+
+func TestProgramPodSeesAKubeletsEnvironment(t *testing.T) {
+	c := kubeharness.Start(t, kubeharness.Options{NoManifests: true, ControllerManager: true})
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// /bin/sh stands for an image "example.com/shell": the container's args are its script.
+	StartTest(t, c.RESTConfig(), Config{Programs: map[string]string{"shell": "/bin/sh"}})
+	ctx := context.Background()
+	const ns = "program-env"
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg"},
+		Data: map[string]string{"greeting": "hello"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sec"},
+		Data: map[string][]byte{"password": []byte("s3cret"), "other": []byte("x")}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The ServiceAccount admission plugin needs the namespace's default ServiceAccount.
+	poll := func(what string, cond func(ctx context.Context) (bool, error)) {
+		t.Helper()
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		if err := wait.PollUntilContextCancel(pctx, 100*time.Millisecond, true, cond); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	poll("default ServiceAccount", func(ctx context.Context) (bool, error) {
+		_, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, nil
+	})
+	script := strings.Join([]string{
+		"sa=/var/run/secrets/kubernetes.io/serviceaccount",
+		`echo "namespace=$(cat $sa/namespace)"`,
+		`echo "token=$(cat $sa/token)"`,
+		`echo "ca=$(head -n1 $sa/ca.crt)"`,
+		`echo "greeting=$(cat /etc/app/config/greeting)"`,
+		`echo "password=$(cat /etc/app/secret/pw)"`,
+		`test -e /etc/app/secret/other || echo "only-items"`,
+		`echo "podname=$(cat /etc/podinfo/name)"`,
+		`echo "api=$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT"`,
+		`echo "hostname=$(cat /proc/sys/kernel/hostname)"`,
+		`echo "var=$MY_VAR"`,
+		`touch /etc/app/secret/new 2>/dev/null || echo "secret-read-only"`,
+		`touch /scratch/new && echo "emptydir-writable"`,
+		`echo "pid=$$$$"`, // $$ is the kubelet's escape for $: the shell sees $$
+	}, "; ")
+	_, err = cs.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "env-probe"},
+		Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{
+				Name: "main", Image: "example.com/shell:1", Args: []string{"-c", script},
+				Env: []corev1.EnvVar{{Name: "MY_VAR", Value: "from-spec"}},
+				VolumeMounts: []corev1.VolumeMount{
+					{Name: "config", MountPath: "/etc/app/config"},
+					{Name: "secret", MountPath: "/etc/app/secret"},
+					{Name: "podinfo", MountPath: "/etc/podinfo"},
+					{Name: "scratch", MountPath: "/scratch"},
+				},
+			}},
+			Volumes: []corev1.Volume{
+				{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+					LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}},
+				{Name: "secret", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+					SecretName: "sec", Items: []corev1.KeyToPath{{Key: "password", Path: "pw"}}}}},
+				{Name: "podinfo", VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{
+					Items: []corev1.DownwardAPIVolumeFile{{Path: "name", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}}}},
+				{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+			},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pod *corev1.Pod
+	poll("pod Succeeded", func(ctx context.Context) (bool, error) {
+		pod, err = cs.CoreV1().Pods(ns).Get(ctx, "env-probe", metav1.GetOptions{})
+		return err == nil && (pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed), err
+	})
+	if pod.Status.Phase != corev1.PodSucceeded || len(pod.Status.ContainerStatuses) != 1 || pod.Status.ContainerStatuses[0].State.Terminated == nil {
+		t.Fatalf("pod phase %s, containers %+v; want Succeeded with the container terminated", pod.Status.Phase, pod.Status.ContainerStatuses)
+	}
+	term := pod.Status.ContainerStatuses[0].State.Terminated
+	if term.ExitCode != 0 || term.Reason != "Completed" {
+		t.Errorf("terminated %+v, want exit 0 Completed", term)
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(term.Message, "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		out[k] = v
+	}
+	apiURL := c.URL()
+	for k, want := range map[string]string{
+		"namespace": ns, "ca": "-----BEGIN CERTIFICATE-----", "greeting": "hello", "password": "s3cret",
+		"only-items": "", "podname": "env-probe", "api": strings.TrimPrefix(apiURL, "https://"),
+		"hostname": "env-probe", "var": "from-spec", "secret-read-only": "", "emptydir-writable": "", "pid": "2",
+	} {
+		if got, ok := out[k]; !ok || got != want {
+			t.Errorf("%s = %q (present %v), want %q; output:\n%s", k, got, ok, want, term.Message)
+		}
+	}
+	// A container whose liveness probe fails is killed and restarted; its readiness probe keeps it
+	// unready meanwhile.
+	nothing := corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(1)}}
+	_, err = cs.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "unhealthy"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "main", Image: "example.com/shell:1", Args: []string{"-c", "sleep 1000"},
+			LivenessProbe:  &corev1.Probe{ProbeHandler: nothing, PeriodSeconds: 1, FailureThreshold: 2},
+			ReadinessProbe: &corev1.Probe{ProbeHandler: nothing, PeriodSeconds: 1},
+		}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unhealthy corev1.ContainerStatus
+	poll("liveness restart", func(ctx context.Context) (bool, error) {
+		p, err := cs.CoreV1().Pods(ns).Get(ctx, "unhealthy", metav1.GetOptions{})
+		if err != nil || len(p.Status.ContainerStatuses) != 1 {
+			return false, err
+		}
+		unhealthy = p.Status.ContainerStatuses[0]
+		return unhealthy.RestartCount >= 1 && unhealthy.LastTerminationState.Terminated != nil, nil
+	})
+	if last := unhealthy.LastTerminationState.Terminated; !strings.Contains(last.Message, "liveness") || last.ExitCode != 128+9 {
+		t.Errorf("last termination %+v, want killed (137) for the liveness probe", last)
+	}
+	if unhealthy.Ready {
+		t.Error("a container whose readiness probe fails is Ready")
+	}
+
+	// The token is a real one for the pod's service account, bound to the pod.
+	review, err := cs.AuthenticationV1().TokenReviews().Create(ctx, &authenticationv1.TokenReview{
+		Spec: authenticationv1.TokenReviewSpec{Token: out["token"]}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !review.Status.Authenticated || review.Status.User.Username != "system:serviceaccount:"+ns+":default" {
+		t.Errorf("token review: %+v, want the pod's default service account", review.Status)
 	}
 }
