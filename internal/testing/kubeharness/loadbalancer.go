@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -290,6 +291,7 @@ func (lb *LoadBalancer) backends(key string, port int32) []string {
 			out = append(out, net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(target)))
 		}
 	}
+	slices.Sort(out) // the lister's order varies; round robin needs a stable one
 	return out
 }
 

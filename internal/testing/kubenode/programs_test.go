@@ -119,7 +119,7 @@ func managerDeployment(name, image string, replicas int32, args ...string) *apps
 		args = []string{"serve", "--runtime=kube", "--kube-namespace=sandboxes", "--domain=" + managerDomain}
 	}
 	probe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("http")}},
-		PeriodSeconds: 1, FailureThreshold: 3}
+		PeriodSeconds: 1, TimeoutSeconds: 5, FailureThreshold: 3} // generous: the machine may be busy
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: managerNamespace},
 		Spec: appsv1.DeploymentSpec{
