@@ -258,3 +258,21 @@ func TestLoadBalancerForwardsToReadyPods(t *testing.T) {
 		t.Errorf("Service still exists: %v", err)
 	}
 }
+
+// BenchmarkClusterStartWithControllerManager measures a warm start with kube-controller-manager:
+// etcd, kube-apiserver, then kube-controller-manager until the default ServiceAccount exists.
+//
+//	go test -run '^$' -bench ClusterStartWithControllerManager -benchtime 3x ./internal/testing/kubeharness/
+func BenchmarkClusterStartWithControllerManager(b *testing.B) {
+	for b.Loop() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		c, err := Launch(ctx, Options{NoManifests: true, ControllerManager: true})
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		c.Stop()
+		b.StartTimer()
+	}
+}

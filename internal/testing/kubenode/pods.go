@@ -155,6 +155,7 @@ func (a *Agent) reconcile(ctx context.Context, key string) (time.Duration, error
 	a.mu.Unlock()
 	switch {
 	case state == runDead:
+		run.closeNetwork(a.ips) // nothing listens at the pod IP of a pod reported Failed
 		if err := a.updateStatus(ctx, pod, func(p *corev1.Pod) corev1.PodStatus { return a.failedStatus(p, run) }); err != nil {
 			return 0, err
 		}
