@@ -27,7 +27,8 @@ type apiServer struct {
 }
 
 // apiServerArgs are kube-apiserver's flags for a single-node test control plane.
-func apiServerArgs(port int, etcdURL, certDir string, p *pki, extra []string) []string {
+// serviceAccounts turns the ServiceAccount admission plugin on (when kube-controller-manager runs).
+func apiServerArgs(port int, etcdURL, certDir string, p *pki, serviceAccounts bool, extra []string) []string {
 	args := []string{
 		"--etcd-servers=" + etcdURL,
 		"--storage-backend=etcd3",
@@ -44,10 +45,6 @@ func apiServerArgs(port int, etcdURL, certDir string, p *pki, extra []string) []
 		"--api-audiences=" + ServiceAccountIssuer,
 		"--authorization-mode=Node,RBAC",
 		"--service-cluster-ip-range=" + ServiceClusterIPRange,
-		// Without kube-controller-manager nobody creates a namespace's "default" ServiceAccount, and the
-		// ServiceAccount admission plugin rejects every pod of a namespace that lacks it (or races with
-		// its creation). The test node mounts no tokens into sandboxes either, so the plugin is off.
-		"--disable-admission-plugins=ServiceAccount",
 		// The built-in "kubernetes" Service would get 127.0.0.1 as its endpoint, which the API rejects
 		// (loopback); nothing in the tests reaches the API server through a Service.
 		"--endpoint-reconciler-type=none",
@@ -55,19 +52,25 @@ func apiServerArgs(port int, etcdURL, certDir string, p *pki, extra []string) []
 		"--profiling=false",
 		"--v=1",
 	}
+	if !serviceAccounts {
+		// Without kube-controller-manager nobody creates a namespace's "default" ServiceAccount, and the
+		// ServiceAccount admission plugin rejects every pod of a namespace that lacks it (or races with
+		// its creation), so the plugin is off.
+		args = append(args, "--disable-admission-plugins=ServiceAccount")
+	}
 	return append(args, extra...)
 }
 
 // startAPIServer starts kube-apiserver and waits for /readyz; a port lost to another process between
 // picking and binding it is retried on a new one.
-func startAPIServer(ctx context.Context, bin, etcdURL, certDir, logPath string, p *pki, extra []string) (*apiServer, error) {
+func startAPIServer(ctx context.Context, bin, etcdURL, certDir, logPath string, p *pki, serviceAccounts bool, extra []string) (*apiServer, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		port, err := freePort()
 		if err != nil {
 			return nil, err
 		}
-		proc, err := startProcess("kube-apiserver", bin, apiServerArgs(port, etcdURL, certDir, p, extra), logPath)
+		proc, err := startProcess("kube-apiserver", bin, apiServerArgs(port, etcdURL, certDir, p, serviceAccounts, extra), logPath)
 		if err != nil {
 			return nil, err
 		}

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver from the k8s.io/kubernetes Go module into a cache directory, once.
+# Builds kube-apiserver and kube-controller-manager from the k8s.io/kubernetes Go module into a cache
+# directory, once.
 #
 #   SANDBOX_KUBE_CACHE  cache dir (default ${XDG_CACHE_HOME:-$HOME/.cache}/sandboxstack/kube-<version>)
 #   KUBE_VERSION        k8s.io/kubernetes version (default v1.37.2)
+#   KUBE_COMPONENTS     which commands to build (default "kube-apiserver kube-controller-manager")
 #   GO                  go command (default go)
 #
-# Idempotent: when <cache>/kube-apiserver exists and <cache>/kube-apiserver.version records the same
-# version, it does nothing. The build happens in <cache>/build with a go.mod generated from
+# Idempotent per binary: when <cache>/<component> exists and <cache>/<component>.version records the
+# same version, it is not built again. The build happens in <cache>/build with a go.mod generated from
 # kube-apiserver.go.mod.tmpl; go.sum is filled from the module proxy at build time. The repository's own
 # go.mod is never touched.
 set -euo pipefail
@@ -15,13 +17,23 @@ KUBE_VERSION=${KUBE_VERSION:-v1.37.2}
 GO=${GO:-go}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${SANDBOX_KUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sandboxstack/kube-$KUBE_VERSION}
-bin=$cache/kube-apiserver
-stamp=$cache/kube-apiserver.version
+KUBE_COMPONENTS=${KUBE_COMPONENTS:-kube-apiserver kube-controller-manager}
 
-if [[ -x $bin && -f $stamp && $(cat "$stamp") == "$KUBE_VERSION" ]]; then
-  echo "kube-apiserver $KUBE_VERSION already built: $bin"
-  exit 0
-fi
+missing=()
+for component in $KUBE_COMPONENTS; do
+  case $component in
+    kube-apiserver | kube-controller-manager) ;;
+    *) echo "unknown component $component (want kube-apiserver or kube-controller-manager)" >&2; exit 2 ;;
+  esac
+  bin=$cache/$component
+  stamp=$cache/$component.version
+  if [[ -x $bin && -f $stamp && $(cat "$stamp") == "$KUBE_VERSION" ]]; then
+    echo "$component $KUBE_VERSION already built: $bin"
+  else
+    missing+=("$component")
+  fi
+done
+[[ ${#missing[@]} -gt 0 ]] || exit 0
 
 # The staging modules are published as v0.<minor>.<patch> for kubernetes v1.<minor>.<patch>.
 staging_version=v0.${KUBE_VERSION#v1.}
@@ -64,10 +76,13 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
 
-echo "building kube-apiserver $KUBE_VERSION in $work (cold: about 10 minutes on 2 cores)"
-start=$(date +%s)
-GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=local GOWORK=off \
-  "$GO" build -trimpath -ldflags="$ldflags" -o "$bin.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-mv "$bin.tmp" "$bin"
-echo "$KUBE_VERSION" >"$stamp"
-echo "built $bin in $(( $(date +%s) - start ))s"
+for component in "${missing[@]}"; do
+  bin=$cache/$component
+  echo "building $component $KUBE_VERSION in $work (cold: about 10 minutes on 2 cores)"
+  start=$(date +%s)
+  GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=local GOWORK=off \
+    "$GO" build -trimpath -ldflags="$ldflags" -o "$bin.tmp" "k8s.io/kubernetes/cmd/$component"
+  mv "$bin.tmp" "$bin"
+  echo "$KUBE_VERSION" >"$cache/$component.version"
+  echo "built $bin in $(( $(date +%s) - start ))s"
+done

@@ -38,6 +38,18 @@ type Options struct {
 	EtcdBin string
 	// APIServerArgs are appended to kube-apiserver's flags (a later flag wins).
 	APIServerArgs []string
+	// ControllerManager also starts kube-controller-manager (Deployments, ReplicaSets, garbage
+	// collection, namespaces, ServiceAccounts and their tokens, PodDisruptionBudgets, …), and turns the
+	// ServiceAccount admission plugin on, so pods get their service account token volume as in a cluster.
+	ControllerManager bool
+	// ControllerManagerBin is kube-controller-manager; "" means $KUBE_CONTROLLER_MANAGER_BIN or the
+	// build in CacheDir().
+	ControllerManagerBin string
+	// ControllerManagerArgs are appended to kube-controller-manager's flags (a later flag wins).
+	ControllerManagerArgs []string
+	// LoadBalancer starts the load-balancer stand-in: Services of type LoadBalancer get a loopback
+	// address of their own, forwarded to the ready pods they select (see LoadBalancer).
+	LoadBalancer bool
 	// StartTimeout bounds the whole start (etcd, API server, manifests); 0 means 2 minutes.
 	StartTimeout time.Duration
 	// Logger receives the harness's own logs; nil discards them.
@@ -52,6 +64,8 @@ type Cluster struct {
 	pki        *pki
 	etcd       *etcd
 	api        *apiServer
+	cm         *controllerManager
+	lb         *LoadBalancer
 	log        *slog.Logger
 	stopOnce   sync.Once
 }
@@ -99,6 +113,12 @@ func Launch(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	etcdBin, err := findEtcd(opts.EtcdBin)
 	if err != nil {
 		return nil, err
+	}
+	cmBin := ""
+	if opts.ControllerManager {
+		if cmBin, err = findControllerManager(opts.ControllerManagerBin); err != nil {
+			return nil, err
+		}
 	}
 	manifests := opts.Manifests
 	if manifests == nil && !opts.NoManifests {
@@ -151,7 +171,7 @@ func Launch(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := os.MkdirAll(certDir, 0o700); err != nil {
 		return nil, fmt.Errorf("cert dir: %w", err)
 	}
-	if c.api, err = startAPIServer(ctx, apiBin, c.etcd.clientURL, certDir, filepath.Join(c.dir, "kube-apiserver.log"), c.pki, opts.APIServerArgs); err != nil {
+	if c.api, err = startAPIServer(ctx, apiBin, c.etcd.clientURL, certDir, filepath.Join(c.dir, "kube-apiserver.log"), c.pki, opts.ControllerManager, opts.APIServerArgs); err != nil {
 		return nil, err
 	}
 	log.Info("kubeharness: cluster ready", "apiserver", c.api.url, "etcd", c.etcd.clientURL,
@@ -159,6 +179,21 @@ func Launch(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := writeKubeconfig(c.kubeconfig, c.api.url, c.pki.caPEM,
 		&clientcmdapi.AuthInfo{ClientCertificateData: c.pki.adminCertPEM, ClientKeyData: c.pki.adminKeyPEM}); err != nil {
 		return nil, err
+	}
+	if opts.ControllerManager {
+		cs, err := c.Clientset()
+		if err != nil {
+			return nil, err
+		}
+		if c.cm, err = startControllerManager(ctx, cmBin, c.dir, c.api.url, c.pki, cs, opts.ControllerManagerArgs); err != nil {
+			return nil, err
+		}
+		log.Info("kubeharness: kube-controller-manager ready", "took", time.Since(began).Round(time.Millisecond))
+	}
+	if opts.LoadBalancer {
+		if c.lb, err = StartLoadBalancer(ctx, c.RESTConfig(), log); err != nil {
+			return nil, err
+		}
 	}
 	if len(manifests) > 0 {
 		if err := c.Apply(ctx, manifests...); err != nil {
@@ -168,6 +203,9 @@ func Launch(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	return c, nil
 }
+
+// LoadBalancer is the load-balancer stand-in (nil unless Options.LoadBalancer).
+func (c *Cluster) LoadBalancer() *LoadBalancer { return c.lb }
 
 // Kubeconfig is the path of the admin kubeconfig (group system:masters).
 func (c *Cluster) Kubeconfig() string { return c.kubeconfig }
@@ -228,15 +266,23 @@ func (c *Cluster) WriteServiceAccountKubeconfig(ctx context.Context, namespace, 
 	return writeKubeconfig(path, c.api.url, c.pki.caPEM, &clientcmdapi.AuthInfo{Token: tr.Status.Token})
 }
 
-// Logs returns the end (at most max bytes each) of the API server's and etcd's logs.
+// Logs returns the end (at most max bytes each) of kube-controller-manager's, the API server's and
+// etcd's logs.
 func (c *Cluster) Logs(max int) string {
 	var b strings.Builder
-	for _, p := range []*process{c.apiProc(), c.etcdProc()} {
+	for _, p := range []*process{c.cmProc(), c.apiProc(), c.etcdProc()} {
 		if p != nil {
 			fmt.Fprintf(&b, "--- %s (%s) ---\n%s\n", p.name, p.log, p.logTail(max))
 		}
 	}
 	return b.String()
+}
+
+func (c *Cluster) cmProc() *process {
+	if c.cm == nil {
+		return nil
+	}
+	return c.cm.proc
 }
 
 func (c *Cluster) apiProc() *process {
@@ -253,10 +299,16 @@ func (c *Cluster) etcdProc() *process {
 	return c.etcd.proc
 }
 
-// Stop stops the API server, then etcd, and removes etcd's data (and the cluster dir if Launch made
+// Stop stops the load balancer and kube-controller-manager, then the API server, then etcd, and removes etcd's data (and the cluster dir if Launch made
 // it). It is safe to call more than once.
 func (c *Cluster) Stop() {
 	c.stopOnce.Do(func() {
+		if c.lb != nil {
+			c.lb.Close()
+		}
+		if c.cm != nil {
+			c.cm.stop()
+		}
 		if c.api != nil {
 			c.api.stop()
 		}

@@ -20,6 +20,9 @@
 //
 // What differs: a sandbox whose processes die makes its pod Failed whatever the restartPolicy (no
 // container restarts), readiness is not probed again once it passed, and volumes are ignored.
+//
+// Program pods (Config.Programs, programs.go) are the exception: their image stands for a host binary,
+// which runs for real with the pod's volumes, service account token, environment, probes and restarts.
 package kubenode
 
 import (
@@ -27,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
@@ -66,6 +70,11 @@ type Config struct {
 	BinDir string
 	// Templates are the local templates beside base; nil means builtin.LocalTemplates(BinDir).
 	Templates []local.Template
+	// Programs maps image names to host binaries: a pod whose main container's image has that name
+	// (the last path element without tag or digest: "sandbox-manager" for
+	// ghcr.io/sandboxstack/sandbox-manager:1.0) runs the binary as its container, with the environment a
+	// kubelet gives a container (see programs.go). Needs bubblewrap.
+	Programs map[string]string
 	// Workers is how many pods are handled at once; 0 means 4.
 	Workers int
 	// Logger receives the agent's and the local runtime's logs; nil discards them.
@@ -86,8 +95,11 @@ type Agent struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 
-	mu   sync.Mutex
-	runs map[string]*podRun // by namespace/name
+	bwrap string // bubblewrap, for program pods
+
+	mu    sync.Mutex
+	runs  map[string]*podRun  // by namespace/name
+	progs map[string]*progRun // program pods, by namespace/name
 
 	stopMu  sync.Mutex
 	stopped bool
@@ -125,7 +137,13 @@ func Start(ctx context.Context, cfg Config) (_ *Agent, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubenode: client: %w", err)
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, client: client, ips: newIPAllocator(), runs: map[string]*podRun{}}
+	a := &Agent{cfg: cfg, log: cfg.Logger, client: client, ips: newIPAllocator(), runs: map[string]*podRun{},
+		progs: map[string]*progRun{}}
+	if len(cfg.Programs) > 0 {
+		if a.bwrap, err = exec.LookPath("bwrap"); err != nil {
+			return nil, fmt.Errorf("kubenode: program pods need bubblewrap (apt-get install bubblewrap): %w", err)
+		}
+	}
 
 	if err := a.register(ctx); err != nil {
 		return nil, fmt.Errorf("kubenode: %w", err)
@@ -233,7 +251,14 @@ func (a *Agent) stop(ctx context.Context, stopSandboxes bool) error {
 	a.mu.Lock()
 	runs := a.runs
 	a.runs = map[string]*podRun{}
+	var progs []string
+	for key := range a.progs {
+		progs = append(progs, key)
+	}
 	a.mu.Unlock()
+	for _, key := range progs { // program processes do not outlive the agent: they are its children
+		a.stopProgram(key, "", stopGraceMax)
+	}
 	for _, r := range runs {
 		r.closeNetwork(a.ips)
 	}

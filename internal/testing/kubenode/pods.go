@@ -112,10 +112,14 @@ func (a *Agent) reconcile(ctx context.Context, key string) (time.Duration, error
 	}
 	pod, err := a.pods.Pods(ns).Get(name)
 	if apierrors.IsNotFound(err) {
+		a.stopProgram(key, "", 0)
 		return 0, a.stopRun(ctx, key, "")
 	}
 	if err != nil {
 		return 0, err
+	}
+	if bin, ok := a.programOf(pod); ok {
+		return a.reconcileProgram(ctx, key, pod, bin)
 	}
 	a.mu.Lock()
 	run := a.runs[key]
@@ -151,6 +155,7 @@ func (a *Agent) reconcile(ctx context.Context, key string) (time.Duration, error
 	a.mu.Unlock()
 	switch {
 	case state == runDead:
+		run.closeNetwork(a.ips) // nothing listens at the pod IP of a pod reported Failed
 		if err := a.updateStatus(ctx, pod, func(p *corev1.Pod) corev1.PodStatus { return a.failedStatus(p, run) }); err != nil {
 			return 0, err
 		}

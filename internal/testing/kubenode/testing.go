@@ -51,10 +51,13 @@ func Binaries(t testing.TB) (envdBin, binDir string) {
 	return filepath.Join(built.dir, "envd"), built.dir
 }
 
-// RemoveBinaries deletes what Binaries built (call it from TestMain after m.Run).
+// RemoveBinaries deletes what Binaries and ManagerBinary built (call it from TestMain after m.Run).
 func RemoveBinaries() {
 	if built.dir != "" {
 		_ = os.RemoveAll(built.dir)
+	}
+	if builtManager.dir != "" {
+		_ = os.RemoveAll(builtManager.dir)
 	}
 }
 

@@ -8,6 +8,10 @@
 // and runs until SIGTERM, SIGINT or the end of its stdin (so a parent that dies takes it along), then
 // stops the node's sandboxes, the API server and etcd. Logs go to stderr. The node needs root and
 // bubblewrap; kube-apiserver comes from `make kube-apiserver`.
+//
+// --controller-manager adds kube-controller-manager (Deployments, garbage collection, service account
+// tokens), --load-balancer the load-balancer stand-in for Services of type LoadBalancer, and
+// --manager-bin makes the node run pods of the image <registry>/sandbox-manager:<tag> as that binary.
 package main
 
 import (
@@ -47,6 +51,9 @@ func run() error {
 		binDir     = flag.String("bin-dir", "", "directory of the templates' binaries (default: envd's directory)")
 		stdinStop  = flag.Bool("exit-on-stdin-close", true, "stop when stdin reaches its end")
 		logLevel   = flag.String("log-level", "info", "debug, info, warn or error")
+		ctrlMgr    = flag.Bool("controller-manager", false, "also run kube-controller-manager (built by make kube-apiserver)")
+		lb         = flag.Bool("load-balancer", false, "give Services of type LoadBalancer a loopback address forwarding to their ready pods")
+		managerBin = flag.String("manager-bin", "", "run pods of the image <registry>/"+kubenode.ManagerImageName+":<tag> as this sandbox-manager binary")
 	)
 	flag.Parse()
 	var level slog.Level
@@ -76,7 +83,8 @@ func run() error {
 		ctx = stdinDone
 	}
 
-	opts := kubeharness.Options{Dir: *dir, KubeconfigPath: *kubeconfig, Logger: log}
+	opts := kubeharness.Options{Dir: *dir, KubeconfigPath: *kubeconfig, Logger: log,
+		ControllerManager: *ctrlMgr, LoadBalancer: *lb}
 	if *manifests != "" {
 		opts.Manifests = strings.Split(*manifests, ",")
 	}
@@ -99,9 +107,17 @@ func run() error {
 			// Removed after the agent's Shutdown has unmounted every sandbox (defers run in reverse).
 			defer os.RemoveAll(sd)
 		}
+		var programs map[string]string
+		if *managerBin != "" {
+			abs, err := filepath.Abs(*managerBin)
+			if err != nil {
+				return err
+			}
+			programs = map[string]string{kubenode.ManagerImageName: abs}
+		}
 		agent, err := kubenode.Start(startCtx, kubenode.Config{
 			RESTConfig: cluster.RESTConfig(), NodeName: *nodeName, StateDir: sd,
-			EnvdBin: *envdBin, BinDir: *binDir, Logger: log,
+			EnvdBin: *envdBin, BinDir: *binDir, Logger: log, Programs: programs,
 		})
 		if err != nil {
 			return err
