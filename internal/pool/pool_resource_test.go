@@ -21,7 +21,6 @@ import (
 
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/client"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/managerharness"
-	"github.com/sandboxstack/terraform-provider-sandbox/server/runtime/local"
 )
 
 func poolConfig(m *accManager, name, template string, size, timeout int) string {
@@ -423,8 +422,9 @@ func sandboxInfo(ctx context.Context, m *accManager, id string) (sandboxDetail, 
 // TestAccPool_resources: CPU and memory per pool, created, imported, changed in place (the warm
 // sandboxes are replaced), removed, and changed out of band (drift).
 func TestAccPool_resources(t *testing.T) {
-	m := startManager(t)
-	hostCPUs, hostMemoryMB := local.HostResources()
+	// A pool without resources gets the manager's default limits: 1.5 cores (reported as 2 CPUs) and 768 MB.
+	m := startManagerWith(t, managerharness.Options{Env: []string{"SANDBOX_CPU_MILLIS=1500", "SANDBOX_MEMORY_MB=768"}})
+	const defaultCPUs, defaultMemoryMB = 2, 768
 	name := randomName()
 	const addr = "sandbox_pool.test"
 	both := poolResourcesConfig(m, name, `  resources = {
@@ -460,7 +460,7 @@ func TestAccPool_resources(t *testing.T) {
 				},
 				// Without cpu_millis the template's CPU applies: base sets none, so the sandbox shares the
 				// machine's CPUs, which the manager reports.
-				Check: checkPoolResources(t, m, name, client.Resources{MemoryMB: 384}, hostCPUs, 384),
+				Check: checkPoolResources(t, m, name, client.Resources{MemoryMB: 384}, defaultCPUs, 384),
 			},
 			{ResourceName: addr, ImportState: true, ImportStateVerify: true},
 			{
@@ -481,7 +481,7 @@ func TestAccPool_resources(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("resources"), knownvalue.Null()),
 				},
-				Check: checkPoolResources(t, m, name, client.Resources{}, hostCPUs, hostMemoryMB),
+				Check: checkPoolResources(t, m, name, client.Resources{}, defaultCPUs, defaultMemoryMB),
 			},
 		},
 	})
