@@ -39,6 +39,7 @@ type bwrapSpec struct {
 	stateDir string // hidden inside under an empty tmpfs, unless a hidden path covers it already
 	binaries map[string]string
 	command  []string
+	token    *os.File // read end of the token pipe, envd's descriptor tokenFD
 }
 
 // args builds bwrap's command line. No --die-with-parent: sandboxes outlive a manager restart. No user
@@ -108,7 +109,7 @@ func spawn(ctx context.Context, b bwrapSpec, env []string, logFile *os.File) (*s
 	cmd.Env = env
 	cmd.Stdin = nil
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.ExtraFiles = []*os.File{blockR, statusW}
+	cmd.ExtraFiles = []*os.File{blockR, statusW, b.token} // 3, 4, tokenFD
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
 	blockR.Close()

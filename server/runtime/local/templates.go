@@ -119,7 +119,8 @@ func (t Template) launcher(envdArgs []string) []string {
 	}
 	var b strings.Builder
 	for _, s := range t.Services {
-		fmt.Fprintf(&b, "( %s ) </dev/null &\n", s.Command)
+		// Services do not inherit envd's token descriptor.
+		fmt.Fprintf(&b, "( %s ) </dev/null %d<&- &\n", s.Command, tokenFD)
 	}
 	b.WriteString("exec")
 	for _, a := range envdArgs {
