@@ -7,7 +7,9 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"connectrpc.com/connect"
@@ -72,8 +74,14 @@ func (s *Server) Close() {
 // token it may rotate itself).
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/health", "/files", "/init":
+		switch {
+		case r.URL.Path == "/health", r.URL.Path == "/files", r.URL.Path == "/init":
+			next.ServeHTTP(w, r)
+			return
+		case r.URL.Path == "/envs" && r.Method == http.MethodGet && fromSandboxLoopback(r):
+			// The sandbox's own programs (the code interpreter) read the default environment without
+			// the token, which therefore never has to reach them: every process of the sandbox has
+			// these variables anyway.
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -96,6 +104,17 @@ func (s *Server) tokenOK(r *http.Request) bool {
 	}
 	got := r.Header.Get("X-Access-Token")
 	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// fromSandboxLoopback reports whether r came over TCP from the sandbox's own loopback. The manager
+// reaches envd over a unix socket (local runtime) or the pod IP (kube), never this way.
+func fromSandboxLoopback(r *http.Request) bool {
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr)
+	if !ok || !local.IP.IsLoopback() {
+		return false
+	}
+	remote, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && remote.Addr().IsLoopback()
 }
 
 func isConnectRPC(r *http.Request) bool {

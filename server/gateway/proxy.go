@@ -130,6 +130,12 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.Host = upstreamAddr(ex.target)
 	pr.Out.URL.User = nil
 	pr.Out.Host = pr.In.Host
+	if ex.target.Port != EnvdPort {
+		// envd's token is for envd: a process that took over another port of the sandbox (sandbox
+		// code can stop the code interpreter and listen on 49999) must not collect it from the
+		// requests clients send there.
+		pr.Out.Header.Del("X-Access-Token")
+	}
 	if m, ok := ex.backend.(HostMasker); ok && ex.target.Port != EnvdPort {
 		if mask := m.MaskRequestHost(); mask != "" {
 			pr.Out.Host = strings.ReplaceAll(mask, "${PORT}", strconv.Itoa(ex.target.Port))

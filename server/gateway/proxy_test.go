@@ -263,6 +263,19 @@ func TestTrafficTokenOnNonEnvdPortsOnly(t *testing.T) {
 	}
 }
 
+// envd's token goes to envd only: whatever listens on another port of the sandbox (sandbox code can
+// take a port over) never sees it, even from clients that send it there (the code-interpreter SDK does).
+func TestEnvdTokenReachesEnvdOnly(t *testing.T) {
+	h := newHarness(t)
+	for port, want := range map[string]string{"49983": "envd-token", "8080": ""} {
+		hdr := routing("abc", port)
+		hdr["X-Access-Token"] = "envd-token"
+		if e := h.echo(h.request(http.MethodGet, "/", "", hdr, nil)); e.AccessToken != want {
+			t.Errorf("port %s saw X-Access-Token %q, want %q", port, e.AccessToken, want)
+		}
+	}
+}
+
 func TestMaskRequestHost(t *testing.T) {
 	h := newHarness(t)
 	b := &fakeBackend{ports: map[int]string{}, mask: "localhost:${PORT}"}

@@ -136,6 +136,29 @@ print(json.dumps(probe({'token': '${sha256(ciToken)}', 'env_decoy': '${sha256(en
         const out = JSON.parse(e.logs.stdout.join('').trim().split('\n').pop())
         assert.deepEqual(out.found.token, [], `runCode found the token at ${out.found.token}`)
         assert.ok(out.found.env_decoy.length > 0 && out.found.mem_decoy.length > 0, `the probe is blind: ${JSON.stringify(out)}`)
+
+        // Sandbox code (as user) stops the interpreter and takes its port over: the SDK's next
+        // runCode sends X-Access-Token there, and the gateway must not pass it on.
+        const recorder = `import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        with open('/tmp/hijack.log', 'a') as f:
+            f.write(self.requestline + '\\n' + str(self.headers) + '\\n')
+        self.send_response(500); self.end_headers()
+http.server.HTTPServer(('127.0.0.1', 49999), H).serve_forever()`
+        await ci.files.write('/tmp/recorder.py', recorder)
+        const takeOver = `pkill -u user -f 'run/sandbox/[c]ode-interpreter'
+for i in $(seq 50); do python3 -c 'import socket; socket.socket().bind(("127.0.0.1", 49999))' 2>/dev/null && break; sleep 0.1; done`
+        await ci.commands.run(takeOver, { user: 'user' })
+        await ci.commands.run('python3 /tmp/recorder.py', { user: 'user', background: true, timeoutMs: 0 })
+        let seen = ''
+        for (let i = 0; i < 50 && !seen.includes('/execute'); i++) {
+          await ci.runCode('1', { timeoutMs: 5_000 }).catch(() => {})
+          seen = await ci.files.read('/tmp/hijack.log').catch(() => '')
+        }
+        assert.match(seen, /POST \/execute/, 'the taken-over port never saw runCode')
+        assert.doesNotMatch(seen.toLowerCase(), new RegExp(ciToken), `the taken-over port got the envd token:\n${seen}`)
+        assert.doesNotMatch(seen.toLowerCase(), /x-access-token/)
       } finally {
         await ci.kill().catch(() => {})
       }
