@@ -116,11 +116,23 @@ func TestTokenGuardsRESTAndRPC(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || strings.TrimSpace(body) != `{"A":"1"}` {
 		t.Fatalf("GET /envs with the token = %d %q, want 200 {\"A\":\"1\"}", resp.StatusCode, body)
 	}
-	// From the sandbox's own loopback (the code interpreter) /envs needs no token, which then never
-	// has to reach the sandbox's programs; the rest still does.
-	resp, body = do(t, http.MethodGet, ts.URL+"/envs", "", "", "")
+}
+
+// Inside a sandbox (WithLoopbackEnvs) /envs needs no token from the sandbox's own loopback (the code
+// interpreter), which then never has to reach the sandbox's programs; a wrong token, other routes and
+// the manager's unix socket still need it.
+func TestLoopbackEnvs(t *testing.T) {
+	d := sandboxenv.Defaults{AccessToken: "secret", EnvVars: map[string]string{"A": "1"}}
+	env := sandboxenv.New(d)
+	srv := New(env, slog.New(slog.NewTextHandler(io.Discard, nil)), WithLoopbackEnvs())
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() { ts.Close(); srv.Close() })
+	resp, body := do(t, http.MethodGet, ts.URL+"/envs", "", "", "")
 	if resp.StatusCode != http.StatusOK || strings.TrimSpace(body) != `{"A":"1"}` {
 		t.Fatalf("GET /envs from loopback without the token = %d %q, want 200", resp.StatusCode, body)
+	}
+	if resp, _ := do(t, http.MethodGet, ts.URL+"/envs", "wrong", "", ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("GET /envs with a wrong token = %d, want 401", resp.StatusCode)
 	}
 	if resp, _ := do(t, http.MethodGet, ts.URL+"/metrics", "", "", ""); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("GET /metrics from loopback without the token = %d, want 401", resp.StatusCode)

@@ -34,6 +34,7 @@ func run(args []string) error {
 	listen := fs.String("listen", envOr("ENVD_LISTEN", "127.0.0.1:49983"), "addresses to serve on, comma-separated: host:port or unix:/path/to.sock (env ENVD_LISTEN)")
 	tokenFD := fs.Int("access-token-fd", -1, "read the access token from this file descriptor (a pipe the runtime wrote it to), then close it")
 	tokenFile := fs.String("access-token-file", "", "read the access token from this file (a root-only Secret mount)")
+	loopbackEnvs := fs.Bool("loopback-envs", false, "answer GET /envs from the loopback without the token: only inside a sandbox, whose loopback is its own (the code interpreter reads /envs there)")
 	insecureNoToken := fs.Bool("insecure-no-token", false, "serve without an access token until /init sets one: for a local debug run only, as anyone who reaches the port acts as root")
 	showVersion := fs.Bool("version", false, "print the envd protocol version and exit")
 	defaultUser := fs.String("default-user", os.Getenv("ENVD_DEFAULT_USER"), "user that requests act as when they name none (env ENVD_DEFAULT_USER; default root)")
@@ -95,7 +96,11 @@ func run(args []string) error {
 		}
 		listeners = append(listeners, ln)
 	}
-	srv := envd.New(env, log)
+	var opts []envd.Option
+	if *loopbackEnvs {
+		opts = append(opts, envd.WithLoopbackEnvs())
+	}
+	srv := envd.New(env, log, opts...)
 	defer srv.Close()
 	// HTTP/1.1 as the SDKs speak it over http://, and h2 with prior knowledge for proxies that use it.
 	protocols := new(http.Protocols)

@@ -145,7 +145,7 @@ func buildPod(ps podSpec) *corev1.Pod {
 	// All interfaces: the manager reaches envd at the pod IP (the sandbox namespace's NetworkPolicy
 	// admits only the manager). The token is a root-only file of the Secret volume.
 	envdArgs := []string{"--listen", ":" + strconv.Itoa(sandbox.EnvdPort), "--default-user", user, "--workdir", workdir,
-		"--access-token-file", tokenPath}
+		"--access-token-file", tokenPath, "--loopback-envs"}
 	command := append([]string{envdPath}, envdArgs...)
 	if tmpl.Entrypoint != "" {
 		// The image's program in the background, then envd in the shell's place (so it gets the

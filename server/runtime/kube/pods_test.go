@@ -195,7 +195,7 @@ func TestBuildWarmPod(t *testing.T) {
 	if _, ok := pod.Annotations[AnnotationEndAt]; ok {
 		t.Errorf("a warm pod has an end-at annotation")
 	}
-	if got := strings.Join(pod.Spec.Containers[0].Command, " "); got != "/opt/sandbox/bin/envd --listen :49983 --default-user user --workdir /home/user --access-token-file /run/sandbox-token/token" {
+	if got := strings.Join(pod.Spec.Containers[0].Command, " "); got != "/opt/sandbox/bin/envd --listen :49983 --default-user user --workdir /home/user --access-token-file /run/sandbox-token/token --loopback-envs" {
 		t.Errorf("base command %q", got)
 	}
 	if pod.Spec.Containers[0].StartupProbe != nil {

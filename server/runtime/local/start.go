@@ -133,7 +133,7 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 	// The unix socket is the manager's way in; 127.0.0.1:49983 is where programs inside expect envd,
 	// as in an E2B sandbox (the code interpreter reads /envs there).
 	envdArgs := []string{sandboxEnvd, "--listen", "unix:" + sandboxSocket + ",127.0.0.1:49983",
-		"--default-user", sandboxUser, "--workdir", sandboxHome, "--access-token-fd", strconv.Itoa(tokenFD)}
+		"--default-user", sandboxUser, "--workdir", sandboxHome, "--access-token-fd", strconv.Itoa(tokenFD), "--loopback-envs"}
 	token, err := tokenPipe(spec.AccessToken)
 	if err != nil {
 		logFile.Close()
