@@ -17,11 +17,16 @@ import (
 
 // Stat describes the path itself (lstat): files.exists() relies on not_found for a missing path.
 func (s *Service) Stat(_ context.Context, req *connect.Request[filesystem.StatRequest]) (*connect.Response[filesystem.StatResponse], error) {
-	_, path, err := s.userPath(req.Header(), req.Msg.GetPath())
+	u, path, err := s.userPath(req.Header(), req.Msg.GetPath())
 	if err != nil {
 		return nil, err
 	}
-	entry, err := newDescriber().entry(path)
+	// As the user: what it may not look up, envd does not describe for it.
+	var entry *filesystem.EntryInfo
+	err = safefs.AsUser(u.Creds(), func() (err error) {
+		entry, err = newDescriber().entry(path)
+		return err
+	})
 	if err != nil {
 		return nil, fsError("stat", path, err)
 	}

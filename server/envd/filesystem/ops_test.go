@@ -94,6 +94,18 @@ func TestUserOpsHaveUserPermissions(t *testing.T) {
 	if _, err := os.Stat(rootFile); err != nil {
 		t.Fatalf("root's file is gone: %v", err)
 	}
+	private := h.path("private")
+	if err := os.Mkdir(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(private, "inside"), "x", 0o644)
+	_, err = h.client.Stat(ctx, asUser(connect.NewRequest(&filesystem.StatRequest{Path: filepath.Join(private, "inside")}), "nobody"))
+	wantCode(t, err, connect.CodePermissionDenied)
+	_, err = h.client.ListDir(ctx, asUser(connect.NewRequest(&filesystem.ListDirRequest{Path: private}), "nobody"))
+	wantCode(t, err, connect.CodePermissionDenied)
+	if _, err := h.client.ListDir(ctx, asUser(connect.NewRequest(&filesystem.ListDirRequest{Path: private}), "root")); err != nil {
+		t.Errorf("root lists its own directory: %v", err)
+	}
 
 	// A link nobody owns, into root's directory: root does not create through it.
 	link := filepath.Join(home, "to-root")
