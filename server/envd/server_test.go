@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -56,11 +57,42 @@ func TestHealthNeedsNoToken(t *testing.T) {
 	}
 }
 
-func TestTokenGuardsRESTAndRPC(t *testing.T) {
-	ts, _ := newTestServer(t, sandboxenv.Defaults{AccessToken: "secret", EnvVars: map[string]string{"A": "1"}})
+// unixServer serves envd on a unix socket, as the manager reaches it, and returns a client for it.
+func unixServer(t *testing.T, d sandboxenv.Defaults) *http.Client {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "envd.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(sandboxenv.New(d), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	hs := &http.Server{Handler: srv}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
 
+func TestTokenGuardsRESTAndRPC(t *testing.T) {
+	d := sandboxenv.Defaults{AccessToken: "secret", EnvVars: map[string]string{"A": "1"}}
+	ts, _ := newTestServer(t, d)
+	// Over the manager's unix socket even /envs needs the token.
+	viaSocket := unixServer(t, d)
 	for _, token := range []string{"", "wrong"} {
-		resp, body := do(t, http.MethodGet, ts.URL+"/envs", token, "", "")
+		req, _ := http.NewRequest(http.MethodGet, "http://envd/envs", nil)
+		if token != "" {
+			req.Header.Set("X-Access-Token", token)
+		}
+		resp, err := viaSocket.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body := string(b)
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("GET /envs with token %q = %d, want 401", token, resp.StatusCode)
 		}
@@ -83,6 +115,27 @@ func TestTokenGuardsRESTAndRPC(t *testing.T) {
 	resp, body := do(t, http.MethodGet, ts.URL+"/envs", "secret", "", "")
 	if resp.StatusCode != http.StatusOK || strings.TrimSpace(body) != `{"A":"1"}` {
 		t.Fatalf("GET /envs with the token = %d %q, want 200 {\"A\":\"1\"}", resp.StatusCode, body)
+	}
+}
+
+// Inside a sandbox (WithLoopbackEnvs) /envs needs no token from the sandbox's own loopback (the code
+// interpreter), which then never has to reach the sandbox's programs; a wrong token, other routes and
+// the manager's unix socket still need it.
+func TestLoopbackEnvs(t *testing.T) {
+	d := sandboxenv.Defaults{AccessToken: "secret", EnvVars: map[string]string{"A": "1"}}
+	env := sandboxenv.New(d)
+	srv := New(env, slog.New(slog.NewTextHandler(io.Discard, nil)), WithLoopbackEnvs())
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() { ts.Close(); srv.Close() })
+	resp, body := do(t, http.MethodGet, ts.URL+"/envs", "", "", "")
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(body) != `{"A":"1"}` {
+		t.Fatalf("GET /envs from loopback without the token = %d %q, want 200", resp.StatusCode, body)
+	}
+	if resp, _ := do(t, http.MethodGet, ts.URL+"/envs", "wrong", "", ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("GET /envs with a wrong token = %d, want 401", resp.StatusCode)
+	}
+	if resp, _ := do(t, http.MethodGet, ts.URL+"/metrics", "", "", ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("GET /metrics from loopback without the token = %d, want 401", resp.StatusCode)
 	}
 }
 

@@ -11,6 +11,19 @@ import (
 // the traffic token does not apply to it, but some of its routes are for the manager only.
 const EnvdPort = 49983
 
+// InterpreterPort is the code interpreter's port; its /execute runs code.
+const InterpreterPort = 49999
+
+// HeaderAccessToken carries the sandbox's envd access token. The code-interpreter SDK sends it to
+// /execute as well; the gateway checks it there and passes it on to envd's port only, so that a
+// process that took over another port of the sandbox never collects it.
+const HeaderAccessToken = "X-Access-Token"
+
+// AccessTokenHolder is implemented by a Backend that knows its sandbox's envd access token.
+type AccessTokenHolder interface {
+	AccessToken() string
+}
+
 // HeaderTrafficToken carries the traffic access token of sandboxes created with
 // network.allowPublicTraffic=false.
 const HeaderTrafficToken = "E2b-Traffic-Access-Token"
@@ -55,6 +68,25 @@ func trafficTokenProblem(r *http.Request, port int, want string) string {
 	}
 	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 		return "Sandbox is secured with traffic access token. Provided token in header '" + strings.ToLower(HeaderTrafficToken) + "' is invalid"
+	}
+	return ""
+}
+
+// executeTokenProblem checks the envd access token on the code interpreter's /execute and returns
+// the message to refuse with, or "" when the request may pass. E2B's own proxy only forwards the
+// token that the SDK sends there; checking it means that knowing a public sandbox's id is not enough
+// to run code in it. The interpreter cannot check it itself: it never sees the token.
+func executeTokenProblem(r *http.Request, port int, b Backend) string {
+	if port != InterpreterPort || path.Clean("/"+r.URL.Path) != "/execute" {
+		return ""
+	}
+	h, ok := b.(AccessTokenHolder)
+	if !ok || h.AccessToken() == "" {
+		return ""
+	}
+	got := r.Header.Get(HeaderAccessToken)
+	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(h.AccessToken())) != 1 {
+		return "Unauthorized: " + HeaderAccessToken + " must be the sandbox's envd access token"
 	}
 	return ""
 }

@@ -167,6 +167,7 @@ type echo struct {
 	SandboxID   string `json:"sandboxId"`
 	SandboxPort string `json:"sandboxPort"`
 	Forwarded   string `json:"forwardedFor"`
+	AccessToken string `json:"accessToken"`
 	Body        string `json:"body"`
 }
 
@@ -184,6 +185,7 @@ func echoHandler(name string) http.Handler {
 			SandboxID:   r.Header.Get(HeaderSandboxID),
 			SandboxPort: r.Header.Get(HeaderSandboxPort),
 			Forwarded:   r.Header.Get("X-Forwarded-For"),
+			AccessToken: r.Header.Get("X-Access-Token"),
 			Body:        string(body),
 		})
 	})

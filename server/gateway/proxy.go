@@ -75,6 +75,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, target Target, r
 		g.refuse(w, r, ex, OutcomeForbidden, errorBody{SandboxID: target.SandboxID, Message: msg, Code: http.StatusForbidden})
 		return
 	}
+	if msg := executeTokenProblem(r, target.Port, backend); msg != "" {
+		g.refuse(w, r, ex, OutcomeForbidden, errorBody{SandboxID: target.SandboxID, Message: msg, Code: http.StatusUnauthorized})
+		return
+	}
 	g.proxy(w, r, ex, backend, "")
 }
 
@@ -144,6 +148,12 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.Host = upstreamAddr(ex.target)
 	pr.Out.URL.User = nil
 	pr.Out.Host = pr.In.Host
+	if ex.target.Port != EnvdPort {
+		// envd's token is for envd: a process that took over another port of the sandbox (sandbox
+		// code can stop the code interpreter and listen on 49999) must not collect it from the
+		// requests clients send there.
+		pr.Out.Header.Del(HeaderAccessToken)
+	}
 	if ex.host != "" {
 		pr.Out.Host = ex.host
 	} else if m, ok := ex.backend.(HostMasker); ok && ex.target.Port != EnvdPort {

@@ -263,6 +263,56 @@ func TestTrafficTokenOnNonEnvdPortsOnly(t *testing.T) {
 	}
 }
 
+// envd's token goes to envd only: whatever listens on another port of the sandbox (sandbox code can
+// take a port over) never sees it, even from clients that send it there (the code-interpreter SDK does).
+func TestEnvdTokenReachesEnvdOnly(t *testing.T) {
+	h := newHarness(t)
+	for port, want := range map[string]string{"49983": "envd-token", "8080": ""} {
+		hdr := routing("abc", port)
+		hdr["X-Access-Token"] = "envd-token"
+		if e := h.echo(h.request(http.MethodGet, "/", "", hdr, nil)); e.AccessToken != want {
+			t.Errorf("port %s saw X-Access-Token %q, want %q", port, e.AccessToken, want)
+		}
+	}
+}
+
+// tokenBackend is a sandbox whose envd access token the gateway knows.
+type tokenBackend struct {
+	*fakeBackend
+	access string
+}
+
+func (b tokenBackend) AccessToken() string { return b.access }
+
+// The code interpreter's /execute runs only for the sandbox's envd access token, which the gateway
+// checks and then keeps from the interpreter's port; its other routes are left to the traffic token.
+func TestExecuteNeedsTheAccessToken(t *testing.T) {
+	h := newHarness(t)
+	sb := tokenBackend{fakeBackend: &fakeBackend{ports: map[int]string{}}, access: "envd-token"}
+	h.boxes.set("interp", sb)
+	h.addPort(sb.fakeBackend, InterpreterPort, "interpreter", nil)
+	execute := func(token, path string) *http.Request {
+		hdr := routing("interp", "49999")
+		if token != "" {
+			hdr[HeaderAccessToken] = token
+		}
+		return h.request(http.MethodPost, path, "", hdr, strings.NewReader(`{"code":"1"}`))
+	}
+	for _, token := range []string{"", "wrong", "envd-toke"} {
+		for _, path := range []string{"/execute", "//execute", "/./execute"} {
+			if res, body := h.do(execute(token, path)); res.StatusCode != http.StatusUnauthorized || strings.Contains(string(body), "interpreter") {
+				t.Errorf("%s with token %q: %d %s, want 401", path, token, res.StatusCode, body)
+			}
+		}
+	}
+	if e := h.echo(execute("envd-token", "/execute")); e.Server != "interpreter" || e.AccessToken != "" {
+		t.Errorf("right token: reached %q, which saw X-Access-Token %q; want the interpreter, without it", e.Server, e.AccessToken)
+	}
+	if e := h.echo(execute("", "/contexts")); e.Server != "interpreter" {
+		t.Errorf("/contexts without the token reached %q", e.Server)
+	}
+}
+
 func TestMaskRequestHost(t *testing.T) {
 	h := newHarness(t)
 	b := &fakeBackend{ports: map[int]string{}, mask: "localhost:${PORT}"}

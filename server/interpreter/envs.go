@@ -2,9 +2,7 @@ package interpreter
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -32,37 +30,6 @@ type envdStatusError struct {
 
 func (e *envdStatusError) Error() string {
 	return fmt.Sprintf("fetch envd envs: status %d: %s", e.status, e.body)
-}
-
-// authorize checks an /execute request's X-Access-Token with envd, the holder of the sandbox's
-// access token: the token is good when envd's GET /envs accepts it. The code interpreter runs as the
-// sandbox's user and so keeps no token of its own to compare with; the last token envd accepted is
-// remembered (compared in constant time) so that only a new token costs a round trip. An envd
-// without a token accepts every request, and so does the interpreter then. With fetching disabled
-// (no envd URL) nothing is checked.
-func (e *envSource) authorize(ctx context.Context, token string) error {
-	if e.url == "" {
-		return nil
-	}
-	e.mu.Lock()
-	good := e.goodToken
-	e.mu.Unlock()
-	if token != "" && good != "" && subtle.ConstantTimeCompare([]byte(token), []byte(good)) == 1 {
-		return nil
-	}
-	_, err := e.fetch(ctx, token)
-	var se *envdStatusError
-	switch {
-	case err == nil:
-		e.mu.Lock()
-		e.goodToken = token
-		e.mu.Unlock()
-		return nil
-	case errors.As(err, &se) && (se.status == http.StatusUnauthorized || se.status == http.StatusForbidden):
-		return &httpError{status: http.StatusUnauthorized, msg: "Unauthorized: X-Access-Token must be the sandbox's envd access token"}
-	default:
-		return &httpError{status: http.StatusServiceUnavailable, msg: "Cannot check X-Access-Token: " + err.Error()}
-	}
 }
 
 func newEnvSource(url, token string, client *http.Client) *envSource {

@@ -7,9 +7,10 @@
 // What a pod may be: its main container (named "sandbox", or the first) has an image
 // <anything>/sandbox-<template>:<tag> naming a local template; its init containers have images
 // <anything>/envd:<tag> (reported completed at once: the local runtime injects envd itself). The main
-// container's ENVD_ACCESS_TOKEN (a value or a secretKeyRef) becomes the sandbox's envd token; its other
-// variables become the sandbox's environment. The container's command is not run: the local template
-// defines what runs.
+// container's command is not run (the local template defines what runs) except that the file its
+// `--access-token-file` names is read from the pod's Secret volume mounted there, as a kubelet would
+// project it, and becomes the sandbox's envd token (handed to envd by the local runtime); the
+// container's variables (values, secretKeyRefs, fieldRefs) become the sandbox's environment.
 //
 // What it does like a kubelet: Node + Lease heartbeat; binding of pods without a node (schedulerName
 // default-scheduler, nodeSelector matching the node's labels; affinity, taints and resources are not

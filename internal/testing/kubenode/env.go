@@ -12,9 +12,64 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// accessTokenEnv is the main container's variable that carries the sandbox's envd access token. It
-// becomes the local sandbox's AccessToken (envd's own environment), not a variable of the sandbox.
-const accessTokenEnv = "ENVD_ACCESS_TOKEN"
+// accessTokenFlag is envd's option that names its token file. The file is in a Secret volume of the
+// pod; the test node delivers it to envd as the local sandbox's AccessToken (which the local runtime
+// hands to envd on a drained pipe), so envd reads the file's bytes as a kubelet would have given them.
+const accessTokenFlag = "--access-token-file"
+
+// envdToken returns the contents of the file that envd's --access-token-file names in c's command,
+// read from the pod's Secret volume mounted over it, as the kubelet would project it ("" when the
+// command names no token file).
+func (r *envResolver) envdToken(ctx context.Context, c *corev1.Container) (string, error) {
+	file := ""
+	for i, a := range c.Command {
+		if a == accessTokenFlag && i+1 < len(c.Command) {
+			file = c.Command[i+1]
+		} else if v, ok := strings.CutPrefix(a, accessTokenFlag+"="); ok {
+			file = v
+		}
+	}
+	if file == "" {
+		return "", nil
+	}
+	for _, m := range c.VolumeMounts {
+		rel, ok := strings.CutPrefix(file, strings.TrimSuffix(m.MountPath, "/")+"/")
+		if !ok || m.SubPath != "" {
+			continue
+		}
+		for _, v := range r.pod.Spec.Volumes {
+			if v.Name != m.Name {
+				continue
+			}
+			if v.Secret == nil {
+				return "", configErrorf("envd's token file %s is on volume %s, which is not a Secret volume (the test node projects only those)", file, v.Name)
+			}
+			s, err := r.secret(ctx, v.Secret.SecretName, v.Secret.Optional)
+			if err != nil {
+				return "", err
+			}
+			if s == nil {
+				return "", configErrorf("optional Secret %s of envd's token is missing", v.Secret.SecretName)
+			}
+			key := rel
+			if len(v.Secret.Items) > 0 {
+				key = ""
+				for _, it := range v.Secret.Items {
+					if it.Path == rel {
+						key = it.Key
+					}
+				}
+			}
+			data, ok := s.Data[key]
+			if key == "" || !ok {
+				return "", configErrorf("the Secret volume %s has no file %s (envd's token file %s)", v.Name, rel, file)
+			}
+			return string(data), nil
+		}
+		return "", configErrorf("volume mount %s names no volume of the pod", m.Name)
+	}
+	return "", configErrorf("envd's token file %s is on no volume of the container", file)
+}
 
 // envResolver turns a container's env and envFrom into values, as the kubelet does, reading Secrets
 // and ConfigMaps from the API. Resource field references are not supported (a sandbox's limits are

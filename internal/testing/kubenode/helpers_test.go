@@ -70,7 +70,7 @@ func (e *env) createToken(t *testing.T, name string) string {
 }
 
 // sandboxPod is a pod as the Kubernetes runtime makes them: an envd-install init container, a main
-// container "sandbox" with the token from a Secret, downward-API variables and a readiness probe on
+// container "sandbox" with the token as a root-only file of a Secret volume, downward-API variables and a readiness probe on
 // envd's /health.
 func sandboxPod(name, image, tokenSecret string) *corev1.Pod {
 	return &corev1.Pod{
@@ -82,12 +82,11 @@ func sandboxPod(name, image, tokenSecret string) *corev1.Pod {
 				Command: []string{"cp", "/envd", "/opt/sandbox/bin/envd"},
 			}},
 			Containers: []corev1.Container{{
-				Name:    MainContainerName,
-				Image:   image,
-				Command: []string{"/opt/sandbox/bin/envd"},
+				Name:         MainContainerName,
+				Image:        image,
+				Command:      []string{"/opt/sandbox/bin/envd", "--access-token-file", "/run/sandbox-token/token"},
+				VolumeMounts: []corev1.VolumeMount{{Name: "token", MountPath: "/run/sandbox-token", ReadOnly: true}},
 				Env: []corev1.EnvVar{
-					{Name: accessTokenEnv, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-						LocalObjectReference: corev1.LocalObjectReference{Name: tokenSecret}, Key: "token"}}},
 					{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
 					{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
 					{Name: "GREETING", Value: "hello from $(POD_NAME)"},
@@ -95,6 +94,9 @@ func sandboxPod(name, image, tokenSecret string) *corev1.Pod {
 				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
 					Path: "/health", Port: intstr.FromInt32(49983)}}},
 			}},
+			Volumes: []corev1.Volume{{Name: "token", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+				SecretName: tokenSecret, DefaultMode: new(int32(0o400)),
+			}}}},
 		},
 	}
 }

@@ -63,7 +63,8 @@ func TestSandboxPodRunsAndIsReachedAtItsPodIP(t *testing.T) {
 	if _, err := processClient(pod.Status.PodIP, token).List(ctx, connect.NewRequest(&process.ListRequest{})); err != nil {
 		t.Errorf("process list with the pod's token: %v", err)
 	}
-	// The container's environment (literal with $(VAR), fieldRefs) is the sandbox's; the token is not.
+	// The container's environment (literal with $(VAR), fieldRefs) is the sandbox's; the token, a
+	// file of the Secret volume, is not in it.
 	out := mustRun(t, pod.Status.PodIP, token, `echo "$GREETING|$POD_NAME|$POD_IP|${ENVD_ACCESS_TOKEN:-none}"`)
 	if want := "hello from sb1|sb1|" + pod.Status.PodIP + "|none\n"; out != want {
 		t.Errorf("sandbox environment %q, want %q", out, want)

@@ -301,7 +301,12 @@ func (a *Agent) startPod(ctx context.Context, key string, pod *corev1.Pod) (time
 	if err != nil {
 		return 0, err
 	}
-	env, err := (&envResolver{client: a.client, pod: pod, podIP: ip, hostIP: HostIP}).resolve(ctx, main)
+	resolver := &envResolver{client: a.client, pod: pod, podIP: ip, hostIP: HostIP}
+	env, err := resolver.resolve(ctx, main)
+	var token string
+	if err == nil {
+		token, err = resolver.envdToken(ctx, main)
+	}
 	if err != nil {
 		ln.Close()
 		a.ips.release(ip)
@@ -312,8 +317,6 @@ func (a *Agent) startPod(ctx context.Context, key string, pod *corev1.Pod) (time
 		}
 		return 0, err
 	}
-	token := env[accessTokenEnv]
-	delete(env, accessTokenEnv)
 
 	run := &podRun{key: key, uid: pod.UID, sandboxID: sandboxIDOf(pod), ip: ip, template: template, token: token, state: runStarting}
 	a.mu.Lock()

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sandboxstack/terraform-provider-sandbox/server/interpreter"
 )
 
@@ -33,7 +35,7 @@ func run(args []string) error {
 	python := fs.String("python", "/usr/bin/python3", "python interpreter with ipykernel installed")
 	cwd := fs.String("cwd", "/home/user", "working directory of contexts created without one (falls back to the current directory if missing)")
 	envdURL := fs.String("envd-url", "http://localhost:49983", "envd base URL for GET /envs; - disables")
-	tokenFile := fs.String("access-token-file", "", "file with the envd access token (default: env ENVD_ACCESS_TOKEN)")
+	tokenFile := fs.String("access-token-file", "", "file with the envd access token (default: none; each /execute brings the caller's)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -44,6 +46,11 @@ func run(args []string) error {
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
+	// The server holds the envd token of every /execute request in memory, and its kernels run sandbox
+	// code as the same user: non-dumpable keeps them out of its memory and /proc entries.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("make the server non-dumpable: %w", err)
+	}
 	token, err := accessToken(*tokenFile)
 	if err != nil {
 		return err
@@ -93,13 +100,11 @@ func run(args []string) error {
 	return nil
 }
 
-// accessToken reads the envd token from a file or ENVD_ACCESS_TOKEN, and
-// removes the variable so that kernels (user code) do not inherit it.
+// accessToken reads the envd token from file ("" = none). Never from the environment, which the
+// kernels (sandbox code) would inherit.
 func accessToken(file string) (string, error) {
-	token := os.Getenv("ENVD_ACCESS_TOKEN")
-	os.Unsetenv("ENVD_ACCESS_TOKEN")
 	if file == "" {
-		return token, nil
+		return "", nil
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {

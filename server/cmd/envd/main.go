@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/server/envd"
 	"github.com/sandboxstack/terraform-provider-sandbox/server/envd/sandboxenv"
@@ -29,7 +32,11 @@ func main() {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("envd", flag.ContinueOnError)
-	listen := fs.String("listen", envOr("ENVD_LISTEN", ":49983"), "addresses to serve on, comma-separated: host:port or unix:/path/to.sock (env ENVD_LISTEN)")
+	listen := fs.String("listen", envOr("ENVD_LISTEN", "127.0.0.1:49983"), "addresses to serve on, comma-separated: host:port or unix:/path/to.sock (env ENVD_LISTEN)")
+	tokenFD := fs.Int("access-token-fd", -1, "read the access token from this file descriptor (a pipe the runtime wrote it to), then close it")
+	tokenFile := fs.String("access-token-file", "", "read the access token from this file (a root-only Secret mount)")
+	loopbackEnvs := fs.Bool("loopback-envs", false, "answer GET /envs from the loopback without the token: only inside a sandbox, whose loopback is its own (the code interpreter reads /envs there)")
+	insecureNoToken := fs.Bool("insecure-no-token", false, "serve without an access token until /init sets one: for a local debug run only, as anyone who reaches the port acts as root")
 	showVersion := fs.Bool("version", false, "print the envd protocol version and exit")
 	defaultUser := fs.String("default-user", os.Getenv("ENVD_DEFAULT_USER"), "user that requests act as when they name none (env ENVD_DEFAULT_USER; default root)")
 	workdir := fs.String("workdir", os.Getenv("ENVD_WORKDIR"), "directory empty paths resolve to (env ENVD_WORKDIR; default the user's home)")
@@ -48,13 +55,32 @@ func run(args []string) error {
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	// The token comes from the environment, never a flag: flags are visible to every process in ps.
+	// A process of the sandbox that could read envd's memory or /proc/<pid>/environ would hold the
+	// token: non-dumpable makes /proc/<envd> root-owned and closed to processes without
+	// CAP_SYS_PTRACE, which sandboxes do not have. Children are dumpable again after their exec.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("make envd non-dumpable: %w", err)
+	}
+	// The token never comes from the environment or a flag: both are readable through /proc by
+	// whatever inherits or inspects them.
+	if _, set := os.LookupEnv("ENVD_ACCESS_TOKEN"); set {
+		return errors.New("ENVD_ACCESS_TOKEN is not read: every process that inherits or inspects the environment would see the token; use --access-token-fd or --access-token-file")
+	}
+	token, err := readToken(*tokenFD, *tokenFile)
+	if err != nil {
+		return err
+	}
+	if token == "" && !*insecureNoToken {
+		return errors.New("no access token: pass --access-token-fd or --access-token-file (or --insecure-no-token for a local debug run)")
+	}
+	if token == "" {
+		log.Warn("envd serves without an access token: whoever reaches its port acts as root in the sandbox (--insecure-no-token)")
+	}
 	env := sandboxenv.New(sandboxenv.Defaults{
-		AccessToken:    os.Getenv("ENVD_ACCESS_TOKEN"),
+		AccessToken:    token,
 		DefaultUser:    *defaultUser,
 		DefaultWorkdir: *workdir,
 	})
-	os.Unsetenv("ENVD_ACCESS_TOKEN")
 	if *defaultUser != "" {
 		if _, err := env.LookupUser(*defaultUser); err != nil {
 			return fmt.Errorf("--default-user: %w", err)
@@ -72,7 +98,11 @@ func run(args []string) error {
 		}
 		listeners = append(listeners, ln)
 	}
-	srv := envd.New(env, log)
+	var opts []envd.Option
+	if *loopbackEnvs {
+		opts = append(opts, envd.WithLoopbackEnvs())
+	}
+	srv := envd.New(env, log, opts...)
 	defer srv.Close()
 	if *workload != "" {
 		procs, err := filepath.Glob(filepath.Join(*workload, "*.procs"))
@@ -111,6 +141,45 @@ func run(args []string) error {
 		_ = httpSrv.Shutdown(shutdownCtx)
 	}
 	return nil
+}
+
+// readToken reads the access token from fd (closed afterwards) or from file; "" when neither is set.
+func readToken(fd int, file string) (string, error) {
+	switch {
+	case fd >= 0 && file != "":
+		return "", errors.New("--access-token-fd and --access-token-file are exclusive")
+	case fd >= 0:
+		f := os.NewFile(uintptr(fd), "access-token")
+		if f == nil {
+			return "", fmt.Errorf("--access-token-fd %d: not a descriptor", fd)
+		}
+		defer f.Close()
+		return readTokenFrom(f, fmt.Sprintf("--access-token-fd %d", fd))
+	case file != "":
+		f, err := os.Open(file)
+		if err != nil {
+			return "", fmt.Errorf("--access-token-file: %w", err)
+		}
+		defer f.Close()
+		return readTokenFrom(f, "--access-token-file "+file)
+	}
+	return "", nil
+}
+
+func readTokenFrom(r io.Reader, what string) (string, error) {
+	const max = 4096
+	raw, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	if len(raw) > max {
+		return "", fmt.Errorf("%s: longer than %d bytes", what, max)
+	}
+	token := strings.TrimSpace(string(raw))
+	if token == "" {
+		return "", fmt.Errorf("%s: empty token", what)
+	}
+	return token, nil
 }
 
 func listenOn(addr string) (net.Listener, error) {

@@ -194,6 +194,10 @@ func (b backend) DialPort(ctx context.Context, port int) (net.Conn, error) {
 
 // TrafficToken is what a private sandbox's ports other than envd's require. A private sandbox whose
 // token cannot be derived (no envd token known) gets one nobody has, so it fails closed.
+// AccessToken is the sandbox's envd access token, which the gateway checks on the code interpreter's
+// /execute.
+func (b backend) AccessToken() string { return b.sbx.AccessToken }
+
 func (b backend) TrafficToken() string {
 	if !b.sbx.Inbound.Private {
 		return ""

@@ -58,9 +58,10 @@ func startKubeEnv(t *testing.T, node kubenode.Config) *kubeEnv {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	// The deployment's own manifests: its namespaces and the manager's RBAC.
-	if err := c.Apply(ctx, "../../../deploy/namespaces.yaml", "../../../deploy/rbac"); err != nil {
-		t.Fatalf("apply deploy/namespaces.yaml and deploy/rbac: %v", err)
+	// The deployment's own manifests: its namespaces (Pod Security enforced), NetworkPolicies (the
+	// test node has no CNI to enforce them) and the manager's RBAC.
+	if err := c.Apply(ctx, "../../../deploy/namespaces.yaml", "../../../deploy/networkpolicies.yaml", "../../../deploy/rbac"); err != nil {
+		t.Fatalf("apply deploy/namespaces.yaml, deploy/networkpolicies.yaml and deploy/rbac: %v", err)
 	}
 	node.Namespace = sandboxNamespace
 	kubenode.StartTest(t, c.RESTConfig(), node)

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 
 // The port the SDK's debug mode talks to (http://localhost:49983).
@@ -52,8 +53,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
  * Starts envd and waits until GET /health answers 204.
  *
  * @param {object} [opts]
- * @param {number} [opts.port] port to listen on, all interfaces (default 49983, the SDK debug port)
- * @param {string} [opts.token] access token (passed as ENVD_ACCESS_TOKEN)
+ * @param {number} [opts.port] port to listen on, loopback only (default 49983, the SDK debug port)
+ * @param {string} [opts.token] access token (handed over in a root-only file that is removed once envd
+ *   has read it); without one envd runs with --insecure-no-token, as the SDK's debug mode needs
  * @param {string} [opts.defaultUser] --default-user
  * @param {string} [opts.workdir] --workdir
  * @returns {Promise<{pid:number, port:number, url:string, token?:string, log:()=>string, stop:()=>Promise<void>}>}
@@ -63,13 +65,20 @@ export async function startEnvd({ port = ENVD_PORT, token, defaultUser, workdir 
   if ((await healthStatus(port)) !== undefined) {
     throw new Error(`something already answers on port ${port} (a leftover envd?): stop it first, the suite must test the binary at ${bin}`)
   }
-  const args = ['--listen', `:${port}`]
+  const args = ['--listen', `127.0.0.1:${port}`]
   if (defaultUser) args.push('--default-user', defaultUser)
   if (workdir) args.push('--workdir', workdir)
+  let tokenDir
+  if (token) {
+    tokenDir = fs.mkdtempSync(path.join(os.tmpdir(), 'envd-token-'))
+    fs.writeFileSync(path.join(tokenDir, 'token'), token, { mode: 0o600 })
+    args.push('--access-token-file', path.join(tokenDir, 'token'))
+  } else {
+    args.push('--insecure-no-token')
+  }
   const env = { ...process.env }
   delete env.ENVD_ACCESS_TOKEN
   delete env.ENVD_LISTEN
-  if (token) env.ENVD_ACCESS_TOKEN = token
 
   const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
   let logText = ''
@@ -101,7 +110,10 @@ export async function startEnvd({ port = ENVD_PORT, token, defaultUser, workdir 
       throw new Error(`envd (${bin} ${args.join(' ')}) exited before it was healthy (code ${exited.code}, signal ${exited.signal}):\n${logText}`)
     }
     const status = await healthStatus(port)
-    if (status === 204) break
+    if (status === 204) {
+      if (tokenDir) fs.rmSync(tokenDir, { recursive: true, force: true })
+      break
+    }
     if (Date.now() > deadline) {
       child.kill('SIGKILL')
       throw new Error(`envd on :${port} did not answer GET /health with 204 within 15 s (last status ${status}):\n${logText}`)

@@ -1,6 +1,6 @@
 // envd access token and URL signatures (spec §3.2, §3.6.2, §7 rows envd auth/Health/Download/Upload).
 //
-// A second envd runs with ENVD_ACCESS_TOKEN on a free port. Debug mode never has a token, so a
+// A second envd runs with an access token (handed over in a file) on a free port. Debug mode never has a token, so a
 // *secured* sandbox is made by the real SDK against a stand-in control plane (lib/sdk.js
 // startMockApi) that returns envdAccessToken, with sandboxUrl pointing at the token envd — exactly
 // what happens in production after POST /v2/sandboxes (2.51) or POST /sandboxes (2.50).

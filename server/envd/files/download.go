@@ -11,6 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/sandboxstack/terraform-provider-sandbox/server/envd/safefs"
+	"github.com/sandboxstack/terraform-provider-sandbox/server/envd/sandboxenv"
 )
 
 // download serves GET /files: the file's raw bytes, gzip-encoded when the client accepts it.
@@ -25,7 +28,7 @@ func (h *handler) download(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "download", withStatus(http.StatusBadRequest, err))
 		return
 	}
-	f, info, err := openRegular(path)
+	f, info, err := openRegular(path, u)
 	if err != nil {
 		h.fail(w, r, "download", err)
 		return
@@ -64,12 +67,13 @@ func (h *handler) download(w http.ResponseWriter, r *http.Request) {
 	h.log.Debug("file download", "path", path, "user", u.Name, "encoding", coding, "size", n)
 }
 
-// openRegular opens path for reading and checks, on the open descriptor so that nothing can be swapped
-// in between, that it is a regular file.
-func openRegular(path string) (*os.File, fs.FileInfo, error) {
+// openRegular opens path for reading as u (with u's permissions, through no symlink another user
+// planted) and checks, on the open descriptor so that nothing can be swapped in between, that it is a
+// regular file.
+func openRegular(path string, u *sandboxenv.User) (*os.File, fs.FileInfo, error) {
 	// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. It has no
 	// effect on regular files.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := safefs.OpenFile(u.Creds(), path, os.O_RDONLY|syscall.O_NONBLOCK, 0, false)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			return nil, nil, statusf(http.StatusNotFound, "path '%s' does not exist", path)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"syscall"
 )
@@ -39,8 +40,11 @@ func fsStatus(err error) int {
 	switch {
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		return http.StatusInsufficientStorage
-	case errors.Is(err, syscall.EISDIR), errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.ENAMETOOLONG):
+	case errors.Is(err, syscall.EISDIR), errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.ENAMETOOLONG), errors.Is(err, syscall.ELOOP):
 		return http.StatusBadRequest
+	case errors.Is(err, fs.ErrPermission):
+		// The acting user may not (its permissions, or a symlink it may not follow).
+		return http.StatusForbidden
 	default:
 		return http.StatusInternalServerError
 	}

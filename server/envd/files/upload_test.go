@@ -224,7 +224,19 @@ func TestUploadAsOtherUser(t *testing.T) {
 	if err != nil {
 		t.Skipf("no user nobody: %v", err)
 	}
-	dir := t.TempDir()
+	root := t.TempDir()
+	for d := root; d != os.TempDir(); d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(root, "home")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, int(nobody.UID), int(nobody.GID)); err != nil {
+		t.Fatal(err)
+	}
 	p := filepath.Join(dir, "made/for/nobody.txt")
 	resp := s.do(http.MethodPost, s.filesURL("path", p, "username", "nobody"), http.Header{"Content-Type": {"application/octet-stream"}}, strings.NewReader("hi"))
 	wantEntries(t, resp)
@@ -241,8 +253,30 @@ func TestUploadAsOtherUser(t *testing.T) {
 			t.Errorf("%s mode %v", q, info.Mode())
 		}
 	}
-	if st, _ := os.Stat(dir); st.Sys().(*syscall.Stat_t).Uid != 0 {
+	if st, _ := os.Stat(root); st.Sys().(*syscall.Stat_t).Uid != 0 {
 		t.Error("an existing parent changed owner")
+	}
+
+	// The user's permissions hold: no file in root's directory, no write to or read of root's file,
+	// and a link the user planted does not lead root's upload into root's files.
+	secret := filepath.Join(root, "secret")
+	if err := os.WriteFile(secret, []byte("root only"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, s.do(http.MethodPost, s.filesURL("path", filepath.Join(root, "new"), "username", "nobody"), http.Header{"Content-Type": {"application/octet-stream"}}, strings.NewReader("x")), http.StatusForbidden)
+	wantError(t, s.do(http.MethodPost, s.filesURL("path", secret, "username", "nobody"), http.Header{"Content-Type": {"application/octet-stream"}}, strings.NewReader("x")), http.StatusForbidden)
+	wantError(t, s.do(http.MethodGet, s.filesURL("path", secret, "username", "nobody"), nil, nil), http.StatusForbidden)
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(secret, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(link, int(nobody.UID), int(nobody.GID)); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, s.do(http.MethodPost, s.filesURL("path", link, "username", "root"), http.Header{"Content-Type": {"application/octet-stream"}}, strings.NewReader("x")), http.StatusForbidden)
+	wantError(t, s.do(http.MethodPost, s.filesURL("path", link, "username", "nobody"), http.Header{"Content-Type": {"application/octet-stream"}}, strings.NewReader("x")), http.StatusForbidden)
+	if b, _ := os.ReadFile(secret); string(b) != "root only" {
+		t.Fatalf("root's file was written: %q", b)
 	}
 
 	wantError(t, s.do(http.MethodPost, s.filesURL("path", p, "username", "no-such-user-xyz"), http.Header{"Content-Type": {"application/octet-stream"}}, strings.NewReader("hi")), http.StatusUnauthorized)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/sandboxstack/terraform-provider-sandbox/server/envd/safefs"
 	"github.com/sandboxstack/terraform-provider-sandbox/server/envd/sandboxenv"
 )
 
@@ -25,23 +26,18 @@ type entry struct {
 	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
-// writeFile streams src into path on behalf of u: missing parents are created owned by u, the file is
-// created or truncated and given to u, and meta (if any) replaces its metadata afterwards.
+// writeFile streams src into path on behalf of u: missing parents are created and the file is
+// created or truncated as u (safefs: u's permissions, no symlink planted by another user followed,
+// owner u without a chown by path), and meta (if any) replaces its metadata afterwards.
 func writeFile(path string, src io.Reader, u *sandboxenv.User, meta map[string]string) (entry, int64, error) {
-	if info, err := os.Stat(path); err == nil && info.IsDir() {
-		return entry{}, 0, statusf(http.StatusBadRequest, "path '%s' is a directory", path)
-	}
-	if err := sandboxenv.MkdirAllOwned(filepath.Dir(path), u); err != nil {
-		return entry{}, 0, withStatus(fsStatus(err), fmt.Errorf("create parent directories of %s: %w", path, err))
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
+	f, err := safefs.OpenFile(u.Creds(), path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666, true)
 	if err != nil {
-		return entry{}, 0, withStatus(fsStatus(err), fmt.Errorf("open %s: %w", path, err))
+		if errors.Is(err, syscall.EISDIR) {
+			return entry{}, 0, statusf(http.StatusBadRequest, "path '%s' is a directory", path)
+		}
+		return entry{}, 0, withStatus(fsStatus(err), fmt.Errorf("open %s as %s: %w", path, u.Name, err))
 	}
 	defer f.Close()
-	if err := sandboxenv.Chown(path, u); err != nil {
-		return entry{}, 0, fmt.Errorf("chown %s: %w", path, err)
-	}
 
 	n, err := copyToFile(f, src)
 	if err != nil {
@@ -50,14 +46,14 @@ func writeFile(path string, src io.Reader, u *sandboxenv.User, meta map[string]s
 		}
 		return entry{}, n, withStatus(fsStatus(err), fmt.Errorf("write %s: %w", path, err))
 	}
+	if len(meta) > 0 {
+		if err := sandboxenv.WriteMetadataTo(f, meta); err != nil {
+			return entry{}, n, metadataError(path, err)
+		}
+	}
 	// Close reports deferred write errors (ENOSPC on some filesystems surfaces only here).
 	if err := f.Close(); err != nil {
 		return entry{}, n, withStatus(fsStatus(err), fmt.Errorf("close %s: %w", path, err))
-	}
-	if len(meta) > 0 {
-		if err := sandboxenv.WriteMetadata(path, meta); err != nil {
-			return entry{}, n, metadataError(path, err)
-		}
 	}
 	return entry{Path: path, Name: filepath.Base(path), Type: "file", Metadata: meta}, n, nil
 }

@@ -25,6 +25,9 @@ func fsError(op, path string, err error) *connect.Error {
 }
 
 func errnoCode(err error) connect.Code {
+	if errors.Is(err, fs.ErrPermission) {
+		return connect.CodePermissionDenied // also a symlink the acting user may not follow
+	}
 	var errno syscall.Errno
 	if !errors.As(err, &errno) {
 		return connect.CodeInternal

@@ -10,17 +10,27 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/sandboxstack/terraform-provider-sandbox/server/envd/safefs"
 	"github.com/sandboxstack/terraform-provider-sandbox/server/proto/filesystem"
 )
 
 // ListDir returns the entries under a directory down to the requested depth (0 counts as 1, the SDK's
 // default). A symlink given as the directory is followed; symlinks below it are listed, not entered.
 func (s *Service) ListDir(ctx context.Context, req *connect.Request[filesystem.ListDirRequest]) (*connect.Response[filesystem.ListDirResponse], error) {
-	_, dir, err := s.userPath(req.Header(), req.Msg.GetPath())
+	u, dir, err := s.userPath(req.Header(), req.Msg.GetPath())
 	if err != nil {
 		return nil, err
 	}
-	depth := int(max(req.Msg.GetDepth(), 1))
+	// As the user: a directory it may not read is not listed for it.
+	var res *connect.Response[filesystem.ListDirResponse]
+	err = safefs.AsUser(u.Creds(), func() (err error) {
+		res, err = s.listDir(ctx, dir, int(max(req.Msg.GetDepth(), 1)))
+		return err
+	})
+	return res, err
+}
+
+func (s *Service) listDir(ctx context.Context, dir string, depth int) (*connect.Response[filesystem.ListDirResponse], error) {
 	resolved, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return nil, fsError("list", dir, err)

@@ -11,17 +11,22 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/sandboxstack/terraform-provider-sandbox/server/envd/sandboxenv"
+	"github.com/sandboxstack/terraform-provider-sandbox/server/envd/safefs"
 	"github.com/sandboxstack/terraform-provider-sandbox/server/proto/filesystem"
 )
 
 // Stat describes the path itself (lstat): files.exists() relies on not_found for a missing path.
 func (s *Service) Stat(_ context.Context, req *connect.Request[filesystem.StatRequest]) (*connect.Response[filesystem.StatResponse], error) {
-	_, path, err := s.userPath(req.Header(), req.Msg.GetPath())
+	u, path, err := s.userPath(req.Header(), req.Msg.GetPath())
 	if err != nil {
 		return nil, err
 	}
-	entry, err := newDescriber().entry(path)
+	// As the user: what it may not look up, envd does not describe for it.
+	var entry *filesystem.EntryInfo
+	err = safefs.AsUser(u.Creds(), func() (err error) {
+		entry, err = newDescriber().entry(path)
+		return err
+	})
 	if err != nil {
 		return nil, fsError("stat", path, err)
 	}
@@ -35,16 +40,13 @@ func (s *Service) MakeDir(_ context.Context, req *connect.Request[filesystem.Mak
 	if err != nil {
 		return nil, err
 	}
-	info, err := os.Stat(path)
+	err = safefs.MkdirAll(u.Creds(), path, 0o755)
 	switch {
-	case err == nil && info.IsDir():
+	case errors.Is(err, fs.ErrExist):
 		return nil, connect.NewError(connect.CodeAlreadyExists, fmt.Errorf("directory '%s' already exists", path))
-	case err == nil:
+	case errors.Is(err, syscall.ENOTDIR) && !isMissingParent(path):
 		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("path '%s' already exists and is not a directory", path))
-	case !isNotExist(err):
-		return nil, fsError("stat", path, err)
-	}
-	if err := sandboxenv.MkdirAllOwned(path, u); err != nil {
+	case err != nil:
 		return nil, notADirError("make directory", path, err)
 	}
 	entry, err := newDescriber().entry(path)
@@ -64,19 +66,16 @@ func (s *Service) Move(_ context.Context, req *connect.Request[filesystem.MoveRe
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Lstat(src); err != nil {
-		return nil, fsError("move", src, err)
-	}
-	if err := sandboxenv.MkdirAllOwned(filepath.Dir(dst), u); err != nil {
-		return nil, notADirError("make directory", filepath.Dir(dst), err)
-	}
-	if err := os.Rename(src, dst); err != nil {
+	if err := safefs.Rename(u.Creds(), src, dst); err != nil {
+		var le *os.LinkError
 		switch {
-		case errors.Is(err, syscall.ENOTDIR):
+		case errors.As(err, &le) && errors.Is(err, syscall.ENOTDIR):
 			// A directory cannot replace a file: a bad request, not a missing path.
 			return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("move '%s' to '%s': %w", src, dst, err))
 		case errors.Is(err, fs.ErrNotExist):
 			return nil, fsError("move", src, err)
+		case errors.Is(err, syscall.ENOTDIR):
+			return nil, notADirError("make directory", filepath.Dir(dst), err)
 		}
 		return nil, connect.NewError(errnoCode(err), fmt.Errorf("move '%s' to '%s': %w", src, dst, err))
 	}
@@ -89,14 +88,20 @@ func (s *Service) Move(_ context.Context, req *connect.Request[filesystem.MoveRe
 
 // Remove deletes path recursively; a missing path is success, as with rm -rf.
 func (s *Service) Remove(_ context.Context, req *connect.Request[filesystem.RemoveRequest]) (*connect.Response[filesystem.RemoveResponse], error) {
-	_, path, err := s.userPath(req.Header(), req.Msg.GetPath())
+	u, path, err := s.userPath(req.Header(), req.Msg.GetPath())
 	if err != nil {
 		return nil, err
 	}
-	if err := os.RemoveAll(path); err != nil && !isNotExist(err) {
+	if err := safefs.RemoveAll(u.Creds(), path); err != nil && !isNotExist(err) {
 		return nil, fsError("remove", path, err)
 	}
 	return connect.NewResponse(&filesystem.RemoveResponse{}), nil
+}
+
+// isMissingParent reports whether a parent of path is not a directory (as opposed to path itself).
+func isMissingParent(path string) bool {
+	info, err := os.Stat(filepath.Dir(path))
+	return err != nil || !info.IsDir()
 }
 
 // notADirError maps a failure to create directories: a file where a directory should be (ENOTDIR from a

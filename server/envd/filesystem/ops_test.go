@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 
@@ -44,10 +45,11 @@ func TestMakeDirOwnedByUser(t *testing.T) {
 		t.Fatal("this test checks ownership of directories made for another user and needs root, as envd runs")
 	}
 	h := newHarness(t)
-	if err := os.Chmod(h.dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	p := h.path("nob", "inner")
+	openToAll(t, h.dir)
+	// The user makes directories where it may, as itself: in a directory of its own.
+	home := h.path("home")
+	writeDirOwned(t, home, 65534)
+	p := filepath.Join(home, "nob", "inner")
 	res, err := h.client.MakeDir(context.Background(), asUser(connect.NewRequest(&filesystem.MakeDirRequest{Path: p}), "nobody"))
 	if err != nil {
 		t.Fatalf("make %s as nobody: %v", p, err)
@@ -55,7 +57,7 @@ func TestMakeDirOwnedByUser(t *testing.T) {
 	if got := res.Msg.GetEntry().GetOwner(); got != "nobody" {
 		t.Errorf("entry owner = %q, want nobody", got)
 	}
-	for _, d := range []string{h.path("nob"), p} {
+	for _, d := range []string{filepath.Join(home, "nob"), p} {
 		info, err := os.Stat(d)
 		if err != nil {
 			t.Fatal(err)
@@ -66,6 +68,79 @@ func TestMakeDirOwnedByUser(t *testing.T) {
 	}
 	if uid := mustOwner(t, h.dir); uid != 0 {
 		t.Errorf("existing parent %s changed owner to %d", h.dir, uid)
+	}
+}
+
+// TestUserOpsHaveUserPermissions: envd is root, but what it does for a user the user must be allowed
+// to do, and root does not follow a symlink the user planted.
+func TestUserOpsHaveUserPermissions(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test acts as another user and needs root, as envd runs")
+	}
+	h := newHarness(t)
+	openToAll(t, h.dir)
+	ctx := context.Background()
+	rootFile := h.path("root-file")
+	writeFile(t, rootFile, "root", 0o644)
+	home := h.path("home")
+	writeDirOwned(t, home, 65534)
+
+	_, err := h.client.MakeDir(ctx, asUser(connect.NewRequest(&filesystem.MakeDirRequest{Path: h.path("rootdir")}), "nobody"))
+	wantCode(t, err, connect.CodePermissionDenied)
+	_, err = h.client.Remove(ctx, asUser(connect.NewRequest(&filesystem.RemoveRequest{Path: rootFile}), "nobody"))
+	wantCode(t, err, connect.CodePermissionDenied)
+	_, err = h.client.Move(ctx, asUser(connect.NewRequest(&filesystem.MoveRequest{Source: rootFile, Destination: filepath.Join(home, "stolen")}), "nobody"))
+	wantCode(t, err, connect.CodePermissionDenied)
+	if _, err := os.Stat(rootFile); err != nil {
+		t.Fatalf("root's file is gone: %v", err)
+	}
+	private := h.path("private")
+	if err := os.Mkdir(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(private, "inside"), "x", 0o644)
+	_, err = h.client.Stat(ctx, asUser(connect.NewRequest(&filesystem.StatRequest{Path: filepath.Join(private, "inside")}), "nobody"))
+	wantCode(t, err, connect.CodePermissionDenied)
+	_, err = h.client.ListDir(ctx, asUser(connect.NewRequest(&filesystem.ListDirRequest{Path: private}), "nobody"))
+	wantCode(t, err, connect.CodePermissionDenied)
+	if _, err := h.client.ListDir(ctx, asUser(connect.NewRequest(&filesystem.ListDirRequest{Path: private}), "root")); err != nil {
+		t.Errorf("root lists its own directory: %v", err)
+	}
+
+	// A link nobody owns, into root's directory: root does not create through it.
+	link := filepath.Join(home, "to-root")
+	if err := os.Symlink(h.dir, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(link, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.client.MakeDir(ctx, asUser(connect.NewRequest(&filesystem.MakeDirRequest{Path: filepath.Join(link, "planted")}), "root"))
+	wantCode(t, err, connect.CodePermissionDenied)
+	_, err = h.client.Move(ctx, asUser(connect.NewRequest(&filesystem.MoveRequest{Source: rootFile, Destination: filepath.Join(link, "moved")}), "root"))
+	wantCode(t, err, connect.CodePermissionDenied)
+	if _, err := os.Lstat(h.path("planted")); err == nil {
+		t.Fatal("root made a directory through nobody's link")
+	}
+}
+
+// openToAll lets every user through dir and its parents up to the temp directory.
+func openToAll(t *testing.T, dir string) {
+	t.Helper()
+	for d := dir; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func writeDirOwned(t *testing.T, dir string, uid int) {
+	t.Helper()
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, uid, uid); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -2,6 +2,7 @@ package sandboxenv
 
 import (
 	"errors"
+	"os"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -55,17 +56,32 @@ func getxattr(path, name string) (string, error) {
 	return "", unix.ERANGE
 }
 
-// WriteMetadata replaces the file's metadata with m.
-func WriteMetadata(path string, m map[string]string) error {
-	for k := range ReadMetadata(path) {
-		if _, keep := m[k]; !keep {
-			if err := unix.Lremovexattr(path, MetadataPrefix+k); err != nil && !errors.Is(err, unix.ENODATA) {
+// WriteMetadataTo replaces the metadata of the open file f with m. It works on the descriptor, so that
+// the file written is the file whose metadata is set.
+func WriteMetadataTo(f *os.File, m map[string]string) error {
+	fd := int(f.Fd())
+	size, err := unix.Flistxattr(fd, nil)
+	if err != nil && !errors.Is(err, unix.ENOTSUP) {
+		return err
+	}
+	if size > 0 {
+		buf := make([]byte, size)
+		n, err := unix.Flistxattr(fd, buf)
+		if err != nil {
+			return err
+		}
+		for _, name := range strings.Split(string(buf[:n]), "\x00") {
+			key, ok := strings.CutPrefix(name, MetadataPrefix)
+			if _, keep := m[key]; !ok || key == "" || keep {
+				continue
+			}
+			if err := unix.Fremovexattr(fd, name); err != nil && !errors.Is(err, unix.ENODATA) {
 				return err
 			}
 		}
 	}
 	for k, v := range m {
-		if err := unix.Lsetxattr(path, MetadataPrefix+k, []byte(v), 0); err != nil {
+		if err := unix.Fsetxattr(fd, MetadataPrefix+k, []byte(v), 0); err != nil {
 			return err
 		}
 	}

@@ -106,10 +106,15 @@ func TestMetadataRoundTrip(t *testing.T) {
 	if got := ReadMetadata(f); got != nil {
 		t.Fatalf("fresh file metadata = %v, want none", got)
 	}
-	if err := WriteMetadata(f, map[string]string{"owner": "me", "k": "v"}); err != nil {
-		t.Fatalf("WriteMetadata: %v (the test needs user xattrs on /var/tmp)", err)
+	fh, err := os.OpenFile(f, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := WriteMetadata(f, map[string]string{"owner": "you"}); err != nil {
+	defer fh.Close()
+	if err := WriteMetadataTo(fh, map[string]string{"owner": "me", "k": "v"}); err != nil {
+		t.Fatalf("WriteMetadataTo: %v (the test needs user xattrs on /var/tmp)", err)
+	}
+	if err := WriteMetadataTo(fh, map[string]string{"owner": "you"}); err != nil {
 		t.Fatal(err)
 	}
 	got := ReadMetadata(f)

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/sandboxstack/terraform-provider-sandbox/server/envd/safefs"
 )
 
 // User is an operating-system account that envd acts as.
@@ -107,33 +108,7 @@ func (e *Env) ResolvePath(p string, u *User) (string, error) {
 	}
 }
 
-// Chown gives path to u when envd may (it runs as root) and needs to (u is someone else).
-func Chown(path string, u *User) error {
-	if os.Geteuid() != 0 || u.UID == 0 && u.GID == 0 {
-		return nil
-	}
-	return os.Lchown(path, int(u.UID), int(u.GID))
-}
-
-// MkdirAllOwned creates dir and its missing parents with mode 0755, owning each new one to u.
-func MkdirAllOwned(dir string, u *User) error {
-	var missing []string
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(d); err == nil {
-			break
-		}
-		missing = append(missing, d)
-		if d == filepath.Dir(d) {
-			break
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, d := range missing {
-		if err := Chown(d, u); err != nil {
-			return fmt.Errorf("chown %s: %w", d, err)
-		}
-	}
-	return nil
+// Creds are the filesystem credentials that envd's file work for u runs with.
+func (u *User) Creds() safefs.Creds {
+	return safefs.Creds{UID: u.UID, GID: u.GID, Groups: u.Groups}
 }

@@ -23,6 +23,9 @@ const (
 	envdDir          = "/opt/sandbox/bin"
 	envdPath         = envdDir + "/envd"
 	envdVolume       = "envd-bin"
+	tokenVolume      = "envd-token"
+	tokenDir         = "/run/sandbox-token"
+	tokenPath        = tokenDir + "/token"
 	mainContainer    = "sandbox"
 	installContainer = "envd-install"
 	// envdImageBinary is where the envd image (server/templates/envd/Dockerfile) keeps the binary.
@@ -56,8 +59,38 @@ type podSpec struct {
 	now              time.Time
 }
 
-// buildSecret is a sandbox's token Secret.
+// envKeyPrefix marks the entries of a sandbox's Secret that are its environment variables.
+const envKeyPrefix = "env."
+
+// envKey is the Secret data key of the environment variable name: "env.<name>" when name is a valid
+// key, else "env-<hex of name>" (Secret keys allow only [-._a-zA-Z0-9]).
+func envKey(name string) string {
+	valid := name != ""
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			valid = false
+			break
+		}
+	}
+	if valid {
+		return envKeyPrefix + name
+	}
+	return "env-" + hex.EncodeToString([]byte(name))
+}
+
+// sandboxCaps are the capabilities the sandbox container keeps: what envd needs to act as the
+// sandbox's users (switch ids, own and signal their files and processes) and no more; all of them are
+// in the Pod Security "baseline" set. MKNOD, NET_RAW, SYS_CHROOT and SETFCAP of the runtime's default
+// set are dropped.
+var sandboxCaps = []corev1.Capability{"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "NET_BIND_SERVICE", "AUDIT_WRITE"}
+
+// buildSecret is a sandbox's Secret: its envd token and its environment variables, which the pod only
+// references (whoever may read pods must not read these).
 func buildSecret(namespace string, spec sandbox.Spec) *corev1.Secret {
+	data := map[string][]byte{TokenKey: []byte(spec.AccessToken)}
+	for k, v := range spec.EnvVars {
+		data[envKey(k)] = []byte(v)
+	}
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      podName(spec.ID),
@@ -66,7 +99,7 @@ func buildSecret(namespace string, spec sandbox.Spec) *corev1.Secret {
 		},
 		Type:      corev1.SecretTypeOpaque,
 		Immutable: new(true),
-		Data:      map[string][]byte{TokenKey: []byte(spec.AccessToken)},
+		Data:      data,
 	}
 }
 
@@ -109,7 +142,10 @@ func buildPod(ps podSpec) *corev1.Pod {
 	if workdir == "" {
 		workdir = "/home/user"
 	}
-	envdArgs := []string{"--listen", ":" + strconv.Itoa(sandbox.EnvdPort), "--default-user", user, "--workdir", workdir}
+	// All interfaces: the manager reaches envd at the pod IP (the sandbox namespace's NetworkPolicy
+	// admits only the manager). The token is a root-only file of the Secret volume.
+	envdArgs := []string{"--listen", ":" + strconv.Itoa(sandbox.EnvdPort), "--default-user", user, "--workdir", workdir,
+		"--access-token-file", tokenPath, "--loopback-envs"}
 	command := append([]string{envdPath}, envdArgs...)
 	if tmpl.Entrypoint != "" {
 		// The image's program in the background, then envd in the shell's place (so it gets the
@@ -117,15 +153,13 @@ func buildPod(ps podSpec) *corev1.Pod {
 		command = append([]string{"/bin/sh", "-c", "(" + tmpl.Entrypoint + ") &\nexec \"$0\" \"$@\"", envdPath}, envdArgs...)
 	}
 
-	env := []corev1.EnvVar{{
-		Name: "ENVD_ACCESS_TOKEN",
-		ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-			LocalObjectReference: corev1.LocalObjectReference{Name: name},
-			Key:                  TokenKey,
-		}},
-	}}
+	// The values stay in the Secret; the pod names only the keys.
+	var env []corev1.EnvVar
 	for _, k := range slices.Sorted(maps.Keys(spec.EnvVars)) {
-		env = append(env, corev1.EnvVar{Name: k, Value: spec.EnvVars[k]})
+		env = append(env, corev1.EnvVar{Name: k, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: name},
+			Key:                  envKey(k),
+		}}})
 	}
 
 	ports := []corev1.ContainerPort{{Name: "envd", ContainerPort: sandbox.EnvdPort, Protocol: corev1.ProtocolTCP}}
@@ -147,13 +181,20 @@ func buildPod(ps podSpec) *corev1.Pod {
 	}
 
 	main := corev1.Container{
-		Name:         mainContainer,
-		Image:        tmpl.Image,
-		Command:      command,
-		Env:          env,
-		Ports:        ports,
-		Resources:    res,
-		VolumeMounts: []corev1.VolumeMount{{Name: envdVolume, MountPath: envdDir, ReadOnly: true}},
+		Name:      mainContainer,
+		Image:     tmpl.Image,
+		Command:   command,
+		Env:       env,
+		Ports:     ports,
+		Resources: res,
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: envdVolume, MountPath: envdDir, ReadOnly: true},
+			{Name: tokenVolume, MountPath: tokenDir, ReadOnly: true},
+		},
+		SecurityContext: &corev1.SecurityContext{
+			AllowPrivilegeEscalation: new(false),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: sandboxCaps},
+		},
 		ReadinessProbe: &corev1.Probe{
 			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromInt32(sandbox.EnvdPort)}},
 			PeriodSeconds: 1, FailureThreshold: 3,
@@ -191,13 +232,44 @@ func buildPod(ps podSpec) *corev1.Pod {
 				Image:        ps.envdImage,
 				Command:      []string{"cp", envdImageBinary, envdPath},
 				VolumeMounts: []corev1.VolumeMount{{Name: envdVolume, MountPath: envdDir}},
+				// Copying a file into the (world-writable) emptyDir needs no privilege at all.
+				SecurityContext: &corev1.SecurityContext{
+					RunAsUser:                new(int64(65534)),
+					RunAsGroup:               new(int64(65534)),
+					RunAsNonRoot:             new(true),
+					AllowPrivilegeEscalation: new(false),
+					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+				},
 			}},
 			Containers: []corev1.Container{main},
+			SecurityContext: &corev1.PodSecurityContext{
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
 			Volumes: []corev1.Volume{{
 				Name:         envdVolume,
 				VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}},
+			}, {
+				// Only the token, readable by root alone: envd reads it, the sandbox's user cannot.
+				Name: tokenVolume,
+				VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+					SecretName:  name,
+					Items:       []corev1.KeyToPath{{Key: TokenKey, Path: "token"}},
+					DefaultMode: new(int32(0o400)),
+				}},
 			}},
 		},
+	}
+	if tmpl.RunAsUser != 0 {
+		// A template whose image runs as one unprivileged user: envd runs as that user too (it
+		// then cannot act as others), and the token file is given to it through the pod's group.
+		uid := tmpl.RunAsUser
+		pod.Spec.SecurityContext.RunAsUser = new(uid)
+		pod.Spec.SecurityContext.RunAsGroup = new(uid)
+		pod.Spec.SecurityContext.FSGroup = new(uid)
+		pod.Spec.SecurityContext.RunAsNonRoot = new(true)
+		pod.Spec.Volumes[1].Secret.DefaultMode = new(int32(0o440))
+		main.SecurityContext.Capabilities.Add = nil
+		pod.Spec.Containers[0] = main
 	}
 	if ps.runtimeClassName != "" {
 		pod.Spec.RuntimeClassName = new(ps.runtimeClassName)

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/server/sandbox"
 )
@@ -90,23 +91,67 @@ func TestBuildPod(t *testing.T) {
 		!strings.Contains(cmd, "exec \"$0\" \"$@\" /opt/sandbox/bin/envd --listen :49983 --default-user user --workdir /home/user") {
 		t.Errorf("main command %q: want the template's program in the background, then envd", cmd)
 	}
-	if len(pod.Spec.Volumes) != 1 || pod.Spec.Volumes[0].EmptyDir == nil ||
-		len(main.VolumeMounts) != 1 || main.VolumeMounts[0].MountPath != "/opt/sandbox/bin" || !main.VolumeMounts[0].ReadOnly ||
+	if len(pod.Spec.Volumes) != 2 || pod.Spec.Volumes[0].EmptyDir == nil ||
+		len(main.VolumeMounts) != 2 || main.VolumeMounts[0].MountPath != "/opt/sandbox/bin" || !main.VolumeMounts[0].ReadOnly ||
 		len(install.VolumeMounts) != 1 || install.VolumeMounts[0].Name != pod.Spec.Volumes[0].Name {
 		t.Errorf("envd volume: %+v, main mounts %+v, init mounts %+v", pod.Spec.Volumes, main.VolumeMounts, install.VolumeMounts)
 	}
+	// The token: a root-only file of the sandbox's Secret, which envd is told to read; not in the env.
+	tokenVol := pod.Spec.Volumes[1]
+	if sec := tokenVol.Secret; sec == nil || sec.SecretName != "sandbox-iabc123" || len(sec.Items) != 1 ||
+		sec.Items[0].Key != TokenKey || sec.Items[0].Path != "token" || sec.DefaultMode == nil || *sec.DefaultMode != 0o400 {
+		t.Errorf("token volume %+v: want the Secret's token alone, mode 0400", tokenVol)
+	}
+	if m := main.VolumeMounts[1]; m.Name != tokenVol.Name || m.MountPath != "/run/sandbox-token" || !m.ReadOnly {
+		t.Errorf("token mount %+v", m)
+	}
+	if !strings.Contains(cmd, "--access-token-file /run/sandbox-token/token") {
+		t.Errorf("envd is not told where its token is: %q", cmd)
+	}
 
-	env := map[string]corev1.EnvVar{}
+	// The user's environment variables: in the Secret, referenced by key.
 	for _, e := range main.Env {
-		env[e.Name] = e
+		if e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil ||
+			e.ValueFrom.SecretKeyRef.Name != "sandbox-iabc123" || e.ValueFrom.SecretKeyRef.Key != envKey(e.Name) {
+			t.Errorf("env %s = %+v: want a reference to the sandbox's Secret", e.Name, e)
+		}
+		if e.Name == "ENVD_ACCESS_TOKEN" {
+			t.Errorf("the token is in the pod's environment")
+		}
 	}
-	tok := env["ENVD_ACCESS_TOKEN"]
-	if tok.Value != "" || tok.ValueFrom == nil || tok.ValueFrom.SecretKeyRef == nil ||
-		tok.ValueFrom.SecretKeyRef.Name != "sandbox-iabc123" || tok.ValueFrom.SecretKeyRef.Key != TokenKey {
-		t.Errorf("ENVD_ACCESS_TOKEN = %+v: want a reference to the sandbox's Secret", tok)
+	if len(main.Env) != 2 {
+		t.Errorf("env %+v: want FOO and E2B_SANDBOX_ID", main.Env)
 	}
-	if env["FOO"].Value != "bar" || env["E2B_SANDBOX_ID"].Value != "iabc123" {
-		t.Errorf("env %+v", main.Env)
+	if strings.Contains(string(raw), `"bar"`) {
+		t.Errorf("the pod carries an environment variable's value: %s", raw)
+	}
+	sec := buildSecret("sbx", spec)
+	if string(sec.Data[TokenKey]) != spec.AccessToken || string(sec.Data["env.FOO"]) != "bar" || string(sec.Data["env.E2B_SANDBOX_ID"]) != "iabc123" {
+		t.Errorf("secret data %q", sec.Data)
+	}
+
+	// Pod Security: seccomp RuntimeDefault, no privilege escalation, all capabilities dropped but the
+	// baseline ones envd needs, and an init container that runs as nobody.
+	if sc := pod.Spec.SecurityContext; sc == nil || sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("pod security context %+v: want seccomp RuntimeDefault", pod.Spec.SecurityContext)
+	}
+	for _, c := range []corev1.Container{install, main} {
+		sc := c.SecurityContext
+		if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Capabilities == nil ||
+			len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" {
+			t.Errorf("container %s security context %+v: want no privilege escalation, capabilities dropped", c.Name, sc)
+			continue
+		}
+		for _, cap := range sc.Capabilities.Add {
+			switch cap {
+			case "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "NET_BIND_SERVICE", "AUDIT_WRITE":
+			default:
+				t.Errorf("container %s adds capability %s beyond Pod Security baseline", c.Name, cap)
+			}
+		}
+	}
+	if sc := install.SecurityContext; sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || len(sc.Capabilities.Add) != 0 {
+		t.Errorf("init container %+v: want non-root without capabilities", sc)
 	}
 
 	if p := main.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/health" || p.HTTPGet.Port.IntValue() != 49983 {
@@ -150,7 +195,7 @@ func TestBuildWarmPod(t *testing.T) {
 	if _, ok := pod.Annotations[AnnotationEndAt]; ok {
 		t.Errorf("a warm pod has an end-at annotation")
 	}
-	if got := strings.Join(pod.Spec.Containers[0].Command, " "); got != "/opt/sandbox/bin/envd --listen :49983 --default-user user --workdir /home/user" {
+	if got := strings.Join(pod.Spec.Containers[0].Command, " "); got != "/opt/sandbox/bin/envd --listen :49983 --default-user user --workdir /home/user --access-token-file /run/sandbox-token/token --loopback-envs" {
 		t.Errorf("base command %q", got)
 	}
 	if pod.Spec.Containers[0].StartupProbe != nil {
@@ -201,6 +246,40 @@ func TestNewerOrSame(t *testing.T) {
 	}{{"10", "9", true}, {"9", "10", false}, {"10", "10", true}, {"abc", "abc", true}, {"abc", "abd", false}} {
 		if got := newerOrSame(c.have, c.want); got != c.ok {
 			t.Errorf("newerOrSame(%q, %q) = %v", c.have, c.want, got)
+		}
+	}
+}
+
+// A template that runs as one unprivileged user gets a non-root pod whose token file its group reads.
+func TestBuildNonRootPod(t *testing.T) {
+	tmpl := testTemplate(t, "base")
+	tmpl.RunAsUser = 1000
+	pod := buildPod(podSpec{spec: testSpec(), tmpl: tmpl, namespace: "sbx", envdImage: "e", now: time.Now()})
+	sc := pod.Spec.SecurityContext
+	if sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser != 1000 || sc.FSGroup == nil || *sc.FSGroup != 1000 {
+		t.Errorf("pod security context %+v: want non-root uid 1000 with fsGroup 1000", sc)
+	}
+	if m := pod.Spec.Volumes[1].Secret.DefaultMode; m == nil || *m != 0o440 {
+		t.Errorf("token file mode %v, want 0440", m)
+	}
+	if add := pod.Spec.Containers[0].SecurityContext.Capabilities.Add; len(add) != 0 {
+		t.Errorf("a non-root pod adds capabilities %v", add)
+	}
+}
+
+func TestEnvKey(t *testing.T) {
+	for name, want := range map[string]string{
+		"FOO":        "env.FOO",
+		"a.b-c_d":    "env.a.b-c_d",
+		"WITH SPACE": "env-57495448205350414345",
+		"ü":          "env-c3bc",
+	} {
+		got := envKey(name)
+		if got != want {
+			t.Errorf("envKey(%q) = %q, want %q", name, got, want)
+		}
+		if errs := validation.IsConfigMapKey(got); len(errs) > 0 {
+			t.Errorf("envKey(%q) = %q is not a valid Secret key: %v", name, got, errs)
 		}
 	}
 }

@@ -30,6 +30,12 @@ type Template struct {
 	User string `json:"user,omitempty"`
 	// Workdir is envd's default working directory; "" means /home/user.
 	Workdir string `json:"workdir,omitempty"`
+	// RunAsUser, if not 0, runs the whole pod (envd included) as this unprivileged uid with
+	// runAsNonRoot: for images that need no other user. envd cannot then act as any other user (the
+	// SDK's user "root" fails), and the sandbox's code, running as the same uid, is not kept from
+	// envd's token file. 0 runs envd as root with a reduced capability set, so that it can act as the
+	// sandbox's users while they cannot reach its token.
+	RunAsUser int64 `json:"runAsUser,omitempty"`
 }
 
 // Ports of the built-in templates' services.

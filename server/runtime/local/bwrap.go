@@ -52,7 +52,8 @@ type bwrapSpec struct {
 	// workload are the procs files of the sandbox's workload cgroups: host path → name inside
 	// workloadDir.
 	workload map[string]string
-	idBase   uint32 // bwrap runs in a user namespace that maps the sandbox's ids here
+	idBase   uint32   // bwrap runs in a user namespace that maps the sandbox's ids here
+	token    *os.File // read end of the token pipe, envd's descriptor tokenFD
 }
 
 // runTmpfsMB is the size of the sandbox's /run.
@@ -167,7 +168,7 @@ func spawn(ctx context.Context, b bwrapSpec, env []string, logFile, seccomp *os.
 	cmd.Env = env
 	cmd.Stdin = nil
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.ExtraFiles = files
+	cmd.ExtraFiles = append(files, b.token) // 3, 4, 5 (seccomp), tokenFD
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	inUserns(cmd, b.idBase)
 	err = cmd.Start()

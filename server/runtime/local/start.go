@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -164,9 +165,13 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 	// The unix socket is the manager's way in; 127.0.0.1:49983 is where programs inside expect envd,
 	// as in an E2B sandbox (the code interpreter reads /envs there).
 	envdArgs := []string{sandboxEnvd, "--listen", "unix:" + sandboxSocket + ",127.0.0.1:49983",
-		"--default-user", sandboxUser, "--workdir", sandboxHome}
+		"--default-user", sandboxUser, "--workdir", sandboxHome, "--access-token-fd", strconv.Itoa(tokenFD), "--loopback-envs"}
 	if len(st.Cgroups) > 0 {
 		envdArgs = append(envdArgs, "--workload-cgroup", workloadDir)
+	}
+	token, err := tokenPipe(spec.AccessToken)
+	if err != nil {
+		return nil, err
 	}
 	bw := bwrapSpec{
 		bwrap:    r.cfg.Bwrap,
@@ -179,16 +184,16 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 		shmMB:    shmSize(spec.Limits.MemoryMB),
 		workload: workloadProcs(st.Cgroups),
 		idBase:   st.IDBase,
+		token:    token,
 	}
-	// bwrap passes its environment to envd: a clean one, never the manager's. The token travels here,
-	// not on a command line that every process could read.
+	// bwrap passes its environment to envd: a clean one, never the manager's, and without the token.
 	env := []string{
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"HOME=/root",
 		"LANG=C.UTF-8",
-		"ENVD_ACCESS_TOKEN=" + spec.AccessToken,
 	}
 	sp, err := spawn(ctx, bw, env, logFile, seccomp)
+	token.Close()
 	if err != nil {
 		return nil, err
 	}
@@ -269,6 +274,27 @@ func (r *Runtime) start(ctx context.Context, b *box, spec sandbox.Spec, t Templa
 	b.ready = true
 	r.mu.Unlock()
 	return st, nil
+}
+
+// tokenFD is the descriptor on which envd reads its access token (after bwrap's 3 and 4 and the
+// seccomp program on 5).
+const tokenFD = 6
+
+// tokenPipe returns the read end of a pipe that holds token and nothing more. envd reads it empty at
+// start: the token never appears in an environment, a command line or a file of the sandbox, and a
+// process that got hold of the descriptor later would read nothing.
+func tokenPipe(token string) (*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("token pipe: %w", err)
+	}
+	defer w.Close()
+	// A token is far smaller than a pipe's buffer: the write does not wait for the reader.
+	if _, err := w.WriteString(token); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("write token pipe: %w", err)
+	}
+	return r, nil
 }
 
 // save writes the state file and publishes a copy of st to the runtime (start goes on changing st,

@@ -119,8 +119,9 @@ func (t Template) launcher(envdArgs []string) []string {
 	}
 	var b strings.Builder
 	for _, s := range t.Services {
-		// A service is workload: it counts against the sandbox's limits, not envd's reserve.
-		fmt.Fprintf(&b, "( %s; %s ) </dev/null &\n", joinWorkload, s.Command)
+		// A service is workload: it counts against the sandbox's limits, not envd's reserve. Services
+		// do not inherit envd's token descriptor.
+		fmt.Fprintf(&b, "( %s; %s ) </dev/null %d<&- &\n", joinWorkload, s.Command, tokenFD)
 	}
 	b.WriteString("exec")
 	for _, a := range envdArgs {
