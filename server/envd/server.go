@@ -22,8 +22,8 @@ import (
 	"github.com/sandboxstack/terraform-provider-sandbox/server/proto/process/processconnect"
 )
 
-// Version is the envd protocol version this agent implements: the SDKs gate features on it
-// (shared/spec/e2b-protocol.md §3.9), and every gate up to it is implemented.
+// Version is the envd protocol version this agent implements: the SDKs gate features on it, and
+// every gate up to it is implemented.
 const Version = "0.6.4"
 
 // Server is one envd instance.
@@ -39,6 +39,7 @@ type Server struct {
 
 // JoinCgroupsOnStart makes every process envd starts join these cgroups (their procs files) first.
 func (s *Server) JoinCgroupsOnStart(procsFiles []string) { s.processes.JoinCgroupsOnStart(procsFiles) }
+
 // Option adjusts a Server.
 type Option func(*Server)
 

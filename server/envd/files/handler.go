@@ -1,5 +1,5 @@
 // Package files serves envd's /files route: downloads (GET) and uploads (POST) of file contents,
-// authenticated by the sandbox access token or a signed URL (shared/spec/e2b-protocol.md §3.6.2-3).
+// authenticated by the sandbox access token or a signed URL.
 package files
 
 import (

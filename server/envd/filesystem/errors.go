@@ -16,7 +16,7 @@ func isNotExist(err error) bool {
 }
 
 // fsError turns err, met while doing op on path, into a Connect error with the code the SDK turns
-// into the matching exception (shared/spec/e2b-protocol.md §3.5).
+// into the matching exception.
 func fsError(op, path string, err error) *connect.Error {
 	if isNotExist(err) {
 		return connect.NewError(connect.CodeNotFound, fmt.Errorf("path '%s' does not exist", path))

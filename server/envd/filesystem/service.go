@@ -1,4 +1,4 @@
-// Package filesystem implements the envd Filesystem service (shared/spec/e2b-protocol.md §3.4): stat,
+// Package filesystem implements the envd Filesystem service: stat,
 // list, create, move and remove paths, and watch directories, as the user the request names.
 package filesystem
 
