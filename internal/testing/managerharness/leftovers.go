@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sandboxstack/terraform-provider-sandbox/server/runtime/local"
+
 	"github.com/sandboxstack/terraform-provider-sandbox/server/mountinfo"
 )
 
@@ -85,10 +87,16 @@ func RuntimeDir(stateDir string) string { return filepath.Join(stateDir, "runtim
 // running (its own command line names the state dir), or pass its pid in exclude.
 func Leftovers(stateDir string, exclude ...int) Report {
 	var r Report
-	for _, p := range procsMentioning(stateDir, exclude) {
-		r.Processes = append(r.Processes, p.String())
+	// Sandboxes' processes name their portals (under /run), not the state dir.
+	portals := local.PortalsDir(RuntimeDir(stateDir))
+	seen := map[int]bool{}
+	for _, p := range append(procsMentioning(stateDir, exclude), procsMentioning(portals, exclude)...) {
+		if !seen[p.Pid] {
+			seen[p.Pid] = true
+			r.Processes = append(r.Processes, p.String())
+		}
 	}
-	r.Mounts = mountsUnder(stateDir)
+	r.Mounts = append(mountsUnder(stateDir), mountsUnder(portals)...)
 	r.CgroupGroups, r.CgroupSandboxes = cgroupsOf(CgroupGroupName(RuntimeDir(stateDir)))
 
 	sandboxes := filepath.Join(RuntimeDir(stateDir), "sandboxes")
@@ -155,7 +163,7 @@ func procsMentioning(dir string, exclude []int) []Proc {
 // ProcsOfSandbox lists the processes of one local-runtime sandbox: those with its root on their
 // command line (bwrap outside, and its child, the sandbox's pid 1).
 func ProcsOfSandbox(stateDir, id string) []Proc {
-	root := filepath.Join(RuntimeDir(stateDir), "sandboxes", id, "root")
+	root := filepath.Join(local.PortalsDir(RuntimeDir(stateDir)), id, "root")
 	return procsMentioning(root, nil)
 }
 

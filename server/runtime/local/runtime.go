@@ -264,8 +264,15 @@ func (r *Runtime) layoutOf(id string) layout { return layoutFor(r.cfg.StateDir, 
 func layoutFor(stateDir, id string) layout {
 	return layout{
 		dir:    filepath.Join(stateDir, "sandboxes", id),
-		portal: filepath.Join(portalRoot, cgroupGroupName(stateDir), id),
+		portal: filepath.Join(PortalsDir(stateDir), id),
 	}
+}
+
+// PortalsDir is the host directory that holds the portals of the runtime over stateDir: per sandbox
+// what bwrap binds into it (<id>/root is its root filesystem, <id>/run/envd.sock envd's socket).
+// Tools that look for a sandbox's processes find this path on their command lines.
+func PortalsDir(stateDir string) string {
+	return filepath.Join(portalRoot, cgroupGroupName(stateDir))
 }
 
 // networking reports whether sandboxes get outbound networking.
