@@ -1,7 +1,7 @@
 // Package acmeresource is the sandbox_acme_certificate resource: a certificate from an ACME CA
 // (Let's Encrypt by default) validated with DNS-01 challenges written through the provider's own
-// cloud DNS clients (Route 53 or Alibaba Cloud DNS), renewed in place when it gets close to expiry, revoked on destroy.
-// The ACME protocol work is package acme's; this package maps it onto Terraform.
+// cloud DNS clients (Route 53 or Alibaba Cloud DNS), renewed in place when it gets close to expiry,
+// revoked on destroy. The ACME protocol work is package acme's; this package maps it onto Terraform.
 package acmeresource
 
 import (
@@ -256,8 +256,8 @@ func (r *certificateResource) Schema(ctx context.Context, _ resource.SchemaReque
 						Optional: true,
 						MarkdownDescription: "Skip checking, through DNS, that the records are visible on the zone's " +
 							"authoritative name servers before the CA is asked to validate (the change is still waited " +
-							"for until the DNS service reports it in sync). For DNS servers that answer no SOA or NS " +
-							"queries, such as test servers. Default `false`.",
+							"for until the DNS service has it: Route 53 reports it in sync, Alidns reads it back). For " +
+							"DNS servers that answer no SOA or NS queries, such as test servers. Default `false`.",
 					},
 					"propagation_timeout": duration("How long to wait for the records to be visible, as a duration " +
 						"(`90s`, `5m`). Default `60s`."),
