@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/acme"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework/retry"
@@ -72,6 +74,9 @@ func (w *AlidnsTXTWriter) SetTXT(ctx context.Context, fqdn, value string) (acme.
 		return rec, nil
 	}
 	err = fmt.Errorf("in Alidns domain %s: %w", w.domain, err)
+	if !mayHaveCreated(rec.ID, err) {
+		return acme.TXTRecord{}, err
+	}
 	// The caller's context may be done; the undo gets its own time.
 	undoCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), txtDeleteTimeout)
 	defer cancel()
@@ -79,6 +84,17 @@ func (w *AlidnsTXTWriter) SetTXT(ctx context.Context, fqdn, value string) (acme.
 		err = errors.Join(err, fmt.Errorf("taking the record out again: %w", undoErr))
 	}
 	return acme.TXTRecord{}, err
+}
+
+// mayHaveCreated reports whether a failed AddTXT may have left a record behind: Alidns answered with
+// the record's ID, or the request ended without an answer from Alidns (a cut connection, the
+// deadline), or Alidns found the value published already. An API error means nothing was created.
+func mayHaveCreated(id string, err error) bool {
+	if id != "" {
+		return true
+	}
+	var refused *sdkerrors.ServerError
+	return !errors.As(err, &refused) || isCode(err, errRecordDuplicate)
 }
 
 // undo deletes the record a failed SetTXT may have created: by its ID when Alidns answered with one,

@@ -193,6 +193,10 @@ func TestAlidnsTXTWriterErrors(t *testing.T) {
 	}
 	d.fake.SetThrottle("AddDomainRecord", alifake.Throttle{})
 	d.noTXT(t, "after throttling")
+	// Alidns refused every write with an API error, so nothing was created and nothing is undone.
+	if n := d.fake.CallCount("DescribeDomainRecords") + d.fake.CallCount("DeleteDomainRecord"); n != 0 {
+		t.Errorf("%d lookups or deletes after refused writes; want none", n)
+	}
 
 	// Alidns creates the record but reads do not show it before the caller gives up: the record is
 	// deleted again by the ID Alidns answered.
@@ -203,6 +207,9 @@ func TestAlidnsTXTWriterErrors(t *testing.T) {
 		t.Error("SetTXT returned before reads showed the record")
 	}
 	d.noTXT(t, "after a record that never became readable")
+	if n := d.fake.CallCount("DeleteDomainRecord"); n != 1 {
+		t.Errorf("%d DeleteDomainRecord calls; want the invisible record deleted by its ID", n)
+	}
 	d.fake.SetNotFoundReads(0)
 
 	// A throttled call that is retried in time goes through.

@@ -198,3 +198,32 @@ func failsCleanlyAlidns(t *testing.T, ali *alidnsEnv, config, challengeName, err
 	})
 	ali.noTXTLeft(t, challengeName)
 }
+
+// Alibaba Cloud settings and credential errors are worded with the provider's alicloud block.
+func TestAccACMECertificate_alidnsSettings(t *testing.T) {
+	ali := newAlidns(t, "settings.test")
+	good := ali.config([]string{"settings.test"}, "")
+	_, secret := ali.fake.Credentials()
+	wrongKey := strings.Replace(good, fmt.Sprintf("secret_key = %q", secret), `secret_key = "not-the-secret"`, 1)
+	if wrongKey == good {
+		t.Fatal("the provider block has no secret_key to replace")
+	}
+	noBlock := regexp.MustCompile(`(?s)provider "sandbox" \{.*?\n\}\n`).ReplaceAllString(good, "")
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.FakeFactories(),
+		Steps: []resource.TestStep{
+			{
+				Config: wrongKey,
+				ExpectError: regexp.MustCompile(strings.ReplaceAll(`(?s)Cannot Write the DNS-01 Challenge Record for settings\.test.*`+
+					`SignatureDoesNotMatch.*Check the AccessKey pair the provider uses: access_key and secret_key in the provider's `+
+					`alicloud block`, " ", `\s+`)),
+			},
+			{
+				Config: noBlock,
+				ExpectError: regexp.MustCompile(strings.ReplaceAll(`(?s)Missing Alibaba Cloud Settings.*`+
+					`the provider lacks region \(or ALIBABA_CLOUD_REGION\)`, " ", `\s+`)),
+			},
+		},
+	})
+	ali.noTXTLeft(t, "_acme-challenge.settings.test.")
+}
