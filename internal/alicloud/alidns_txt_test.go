@@ -78,6 +78,7 @@ func txtContext(t *testing.T) context.Context {
 // A wildcard and its base name publish two values at one name: two records, each deleted by its own
 // ID, next to a record another tool keeps there.
 func TestAlidnsTXTWriterWildcardAndApexCoexist(t *testing.T) {
+	t.Parallel()
 	ctx := txtContext(t)
 	d := newTXTDomain(t, "example.test")
 	const name = "_acme-challenge.sbx.example.test"
@@ -145,6 +146,7 @@ func TestAlidnsTXTWriterWildcardAndApexCoexist(t *testing.T) {
 
 // The domain's own name is the host record "@".
 func TestAlidnsTXTWriterApexRecord(t *testing.T) {
+	t.Parallel()
 	ctx := txtContext(t)
 	d := newTXTDomain(t, "example.test")
 	w := alicloud.NewAlidnsTXTWriter(d.conns, "example.test")
@@ -162,6 +164,7 @@ func TestAlidnsTXTWriterApexRecord(t *testing.T) {
 }
 
 func TestAlidnsTXTWriterErrors(t *testing.T) {
+	t.Parallel()
 	ctx := txtContext(t)
 	d := newTXTDomain(t, "example.test")
 
@@ -181,14 +184,15 @@ func TestAlidnsTXTWriterErrors(t *testing.T) {
 	}
 
 	// Throttling until the caller gives up: the throttling error, not a bare deadline.
+	// (The deadlines below are long enough for a loaded machine to get a call through.)
 	d.fake.SetThrottle("AddDomainRecord", alifake.Throttle{Next: 1 << 20})
-	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	short, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	_, err = w.SetTXT(short, "_acme-challenge.example.test.", "throttled")
 	if retry.ErrorCode(err) != "Throttling.User" {
 		t.Errorf("throttled until the deadline: %v", err)
 	}
-	if n := d.fake.CallCount("AddDomainRecord"); n < 3 {
+	if n := d.fake.CallCount("AddDomainRecord"); n < 3 { // the unknown domain's, and two throttled
 		t.Errorf("%d AddDomainRecord calls; want the throttled call retried", n)
 	}
 	d.fake.SetThrottle("AddDomainRecord", alifake.Throttle{})
@@ -201,7 +205,7 @@ func TestAlidnsTXTWriterErrors(t *testing.T) {
 	// Alidns creates the record but reads do not show it before the caller gives up: the record is
 	// deleted again by the ID Alidns answered.
 	d.fake.SetNotFoundReads(1 << 20)
-	short, cancel = context.WithTimeout(ctx, 500*time.Millisecond)
+	short, cancel = context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if _, err := w.SetTXT(short, "_acme-challenge.example.test.", "invisible"); err == nil {
 		t.Error("SetTXT returned before reads showed the record")
