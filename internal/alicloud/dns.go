@@ -43,7 +43,9 @@ type DNSRecords struct{ c *Conns }
 // DNS is the provider's Alidns record client.
 func (c *Conns) DNS() DNSRecords { return DNSRecords{c: c} }
 
-// Add creates a record and returns it as Alidns has it, once reads show it.
+// Add creates a record and returns it as Alidns has it, once reads show it. When Alidns created the
+// record but reads do not show it in time, the error comes with a Record holding only its ID, so that
+// the caller can delete it.
 func (d DNSRecords) Add(ctx context.Context, r Record) (*Record, error) {
 	c := d.c
 	in := alidns.CreateAddDomainRecordRequest()
@@ -62,13 +64,18 @@ func (d DNSRecords) Add(ctx context.Context, r Record) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	return retry.WhenNewResourceNotFound(ctx, propagationTimeout, c.Pace(pacing), true, func(ctx context.Context) (*Record, error) {
+	got, err := retry.WhenNewResourceNotFound(ctx, propagationTimeout, c.Pace(pacing), true, func(ctx context.Context) (*Record, error) {
 		return d.Get(ctx, out.RecordId)
 	})
+	if err != nil {
+		return &Record{ID: out.RecordId}, fmt.Errorf("reading the new record %s: %w", out.RecordId, err)
+	}
+	return got, nil
 }
 
 // AddTXT publishes a TXT record (several TXT records may share a name, as ACME needs for a wildcard and
-// its base name); it returns the record's ID for Delete.
+// its base name); it returns the record's ID for Delete, also together with an error when the record
+// was created but could not be read back.
 func (d DNSRecords) AddTXT(ctx context.Context, domain, rr, value string, ttl int64) (string, error) {
 	r, err := d.Add(ctx, Record{Domain: domain, RR: rr, Type: "TXT", Value: value, TTL: ttl})
 	if isCode(err, errRecordDuplicate) {
@@ -80,6 +87,9 @@ func (d DNSRecords) AddTXT(ctx context.Context, domain, rr, value string, ttl in
 		return existing.ID, nil
 	}
 	if err != nil {
+		if r != nil {
+			return r.ID, err
+		}
 		return "", err
 	}
 	return r.ID, nil

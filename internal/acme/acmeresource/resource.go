@@ -17,7 +17,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/acme"
-	"github.com/sandboxstack/terraform-provider-sandbox/internal/aws"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework"
 )
 
@@ -177,9 +176,11 @@ func (r *certificateResource) request(ctx context.Context, plan *certificateMode
 	var names []string
 	diags.Append(plan.Names.ElementsAs(ctx, &names, false)...)
 	ch := plan.DNSChallenge
-	if ch == nil || ch.Route53 == nil {
+	svc, ok := dnsServiceOf(ch)
+	if !ok {
 		diags.AddAttributeError(path.Root("dns_challenge"), "Missing DNS Challenge",
-			"Add a dns_challenge block with a route53 { hosted_zone_id = \"Z…\" } block: the hosted zone that serves the names.")
+			"Add a dns_challenge block with exactly one of a route53 { hosted_zone_id = \"Z…\" } block (the Route 53 hosted "+
+				"zone that serves the names) and an alidns { domain = \"example.com\" } block (the Alibaba Cloud DNS domain).")
 		return acme.Request{}
 	}
 	prop := acme.Propagation{SkipCheck: ch.SkipPropagationCheck.ValueBool()}
@@ -187,9 +188,9 @@ func (r *certificateResource) request(ctx context.Context, plan *certificateMode
 	prop.Timeout = parseDuration(ch.PropagationTimeout)
 	prop.PollInterval = parseDuration(ch.PollingInterval)
 
-	conns, err := aws.ConnsFor(ctx, r.ProviderData())
+	writer, err := svc.writer(ctx, r.ProviderData())
 	if err != nil {
-		framework.AddError(diags, framework.Op{Verb: "configuring", Kind: "the AWS clients for Route 53"}, err, aws.Advise)
+		framework.AddError(diags, framework.Op{Verb: "configuring", Kind: "the " + svc.clients}, err, svc.advise)
 		return acme.Request{}
 	}
 	var accountKey []byte
@@ -207,7 +208,7 @@ func (r *certificateResource) request(ctx context.Context, plan *certificateMode
 		Names:         names,
 		KeyType:       acme.KeyType(plan.KeyType.ValueString()),
 		Profile:       plan.Profile.ValueString(),
-		DNS:           aws.NewRoute53TXTWriter(conns, ch.Route53.HostedZoneID.ValueString()),
+		DNS:           writer,
 		Propagation:   prop,
 	}
 }
@@ -250,7 +251,7 @@ func issuedDiags(diags *diag.Diagnostics, op framework.Op, m *certificateModel, 
 	if cleanup != nil {
 		diags.AddWarning("ACME Challenge Records Left Behind",
 			fmt.Sprintf("The certificate was issued, but removing its _acme-challenge TXT records failed: %v\n\n"+
-				"Remove those TXT values from the hosted zone by hand; they are harmless but clutter the zone.", cleanup.Err))
+				"Remove those TXT values from the DNS zone by hand; they are harmless but clutter the zone.", cleanup.Err))
 	}
 	m.ID = types.StringValue(cert.URL)
 	m.CertificateURL = types.StringValue(cert.URL)
@@ -274,35 +275,34 @@ func copyIssued(dst, src *certificateModel) {
 // addIssueError adds one diagnostic per name the CA did not validate (with the CA's problem
 // detail, or the DNS service's error), or one for the whole order.
 func addIssueError(diags *diag.Diagnostics, op framework.Op, m *certificateModel, err error) {
-	zone := ""
-	if m.DNSChallenge != nil && m.DNSChallenge.Route53 != nil {
-		zone = m.DNSChallenge.Route53.HostedZoneID.ValueString()
+	svc, _ := dnsServiceOf(m.DNSChallenge)
+	advise := svc.advise
+	if advise == nil {
+		advise = func(framework.Op, error) (framework.Advice, bool) { return framework.Advice{}, false }
 	}
 	challenges := challengeErrors(err)
 	if len(challenges) == 0 {
-		framework.AddError(diags, op, err, adviseTLS, aws.Advise)
+		framework.AddError(diags, op, err, adviseTLS, advise)
 		return
 	}
 	for _, ce := range challenges {
 		var txtErr *acme.TXTError
 		if errors.As(ce, &txtErr) {
-			a, ok := aws.Advise(op, ce)
+			a, ok := advise(op, ce)
 			hint := a.Hint
 			if !ok {
-				hint = fmt.Sprintf("Check that Route 53 hosted zone %s exists, that it is the zone of %s (the record %s must "+
-					"be inside it), and that the provider's AWS credentials may change its records.", zone, ce.Name, txtErr.FQDN)
+				hint = svc.writeHint(ce.Name, txtErr.FQDN)
 			}
-			diags.AddAttributeError(path.Root("dns_challenge").AtName("route53").AtName("hosted_zone_id"),
-				"Cannot Write the DNS-01 Challenge Record for "+ce.Name,
+			diags.AddAttributeError(svc.attribute, "Cannot Write the DNS-01 Challenge Record for "+ce.Name,
 				fmt.Sprintf("While %s: %v\n\n%s", op, ce, hint))
 			continue
 		}
 		detail := fmt.Sprintf("While %s: %v", op, ce)
 		if ce.Detail != "" || ce.ProblemType != "" {
 			detail += fmt.Sprintf("\n\nThe CA could not find the expected value in the TXT record _acme-challenge.%s "+
-				"(its answer is above). Check that Route 53 hosted zone %s is the zone the name is delegated to (its NS records at the "+
+				"(its answer is above). Check that %s is the zone the name is delegated to (its NS records at the "+
 				"parent), that no other DNS service answers for it, and that DNSSEC, if on, validates.",
-				strings.TrimPrefix(ce.Name, "*."), zone)
+				strings.TrimPrefix(ce.Name, "*."), svc.name)
 		}
 		diags.AddAttributeError(path.Root("names"), "ACME Validation Failed for "+ce.Name, detail)
 	}

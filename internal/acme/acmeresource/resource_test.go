@@ -558,6 +558,33 @@ dns_challenge {
     hosted_zone_id = "example.com"
   }
 }`, `must be a Route 53 hosted zone ID`),
+			step(`names = ["invalid.test"]
+dns_challenge {
+  route53 {
+    hosted_zone_id = "Z123"
+  }
+  alidns {
+    domain = "invalid.test"
+  }
+}`, `(?s)Invalid Attribute Combination.*2 attributes specified when one \(and only one\) of`),
+			step(`names = ["invalid.test"]
+dns_challenge {
+  polling_interval = "1s"
+}`, `(?s)Invalid Attribute Combination.*No attribute specified when one \(and only one\) of`),
+			step(`names = ["invalid.test"]
+dns_challenge {
+  alidns {}
+}`, `(?s)Invalid Attribute Combination.*dns_challenge.alidns.domain.* must be specified`),
+			step(`names = ["invalid.test"]
+dns_challenge {
+  route53 {}
+}`, `(?s)Invalid Attribute Combination.*dns_challenge.route53.hosted_zone_id.* must be specified`),
+			step(`names = ["invalid.test"]
+dns_challenge {
+  alidns {
+    domain = "*.invalid.test"
+  }
+}`, `must be a lower-case domain name such as example.com`),
 		},
 	})
 	r53.noTXTLeft(t, "_acme-challenge.invalid.test.")

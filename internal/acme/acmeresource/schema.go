@@ -1,7 +1,7 @@
 // Package acmeresource is the sandbox_acme_certificate resource: a certificate from an ACME CA
 // (Let's Encrypt by default) validated with DNS-01 challenges written through the provider's own
-// cloud DNS clients (Route 53), renewed in place when it gets close to expiry, revoked on destroy.
-// The ACME protocol work is package acme's; this package maps it onto Terraform.
+// cloud DNS clients (Route 53 or Alibaba Cloud DNS), renewed in place when it gets close to expiry,
+// revoked on destroy. The ACME protocol work is package acme's; this package maps it onto Terraform.
 package acmeresource
 
 import (
@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
@@ -71,6 +72,7 @@ type certificateModel struct {
 
 type dnsChallengeModel struct {
 	Route53              *route53Model `tfsdk:"route53"`
+	Alidns               *alidnsModel  `tfsdk:"alidns"`
 	RecursiveNameservers types.List    `tfsdk:"recursive_nameservers"`
 	SkipPropagationCheck types.Bool    `tfsdk:"skip_propagation_check"`
 	PropagationTimeout   types.String  `tfsdk:"propagation_timeout"`
@@ -80,6 +82,13 @@ type dnsChallengeModel struct {
 type route53Model struct {
 	HostedZoneID types.String `tfsdk:"hosted_zone_id"`
 }
+
+type alidnsModel struct {
+	Domain types.String `tfsdk:"domain"`
+}
+
+// domainPattern is a lower-case DNS name of two labels or more (an Alidns domain).
+var domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // issuedAttributes are the attributes that change when the certificate is renewed: ModifyPlan marks
 // them unknown to plan a renewal.
@@ -112,9 +121,10 @@ func (r *certificateResource) Schema(ctx context.Context, _ resource.SchemaReque
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A TLS certificate from an ACME certificate authority (Let's Encrypt by default), for DNS names " +
 			"that may include wildcards such as `*.sbx.example.com` next to `sbx.example.com`. The names are validated " +
-			"with DNS-01 challenges: the provider writes the `_acme-challenge` TXT records into the hosted zone named in " +
-			"`dns_challenge` with its own configured cloud client (the provider's `aws` block for Route 53), waits until " +
-			"the change is in sync, lets the CA validate, and removes its records again, also when validation fails.\n\n" +
+			"with DNS-01 challenges: the provider writes the `_acme-challenge` TXT records into the DNS zone named in " +
+			"`dns_challenge` with its own configured cloud client (the provider's `aws` block for a Route 53 hosted zone, " +
+			"its `alicloud` block for an Alibaba Cloud DNS domain), waits until the change is accepted, lets the CA " +
+			"validate, and removes its records again, also when validation fails.\n\n" +
 			"**Renewal** happens in place: once the certificate has fewer than `min_days_remaining` days left, the plan " +
 			"shows the certificate attributes as `(known after apply)` and the next apply obtains a new certificate (with " +
 			"a new private key) from the same account, telling the CA which certificate it replaces (ACME Renewal " +
@@ -229,7 +239,7 @@ func (r *certificateResource) Schema(ctx context.Context, _ resource.SchemaReque
 		Blocks: map[string]schema.Block{
 			"dns_challenge": schema.SingleNestedBlock{
 				MarkdownDescription: "Required. How the DNS-01 challenges are answered: the DNS service to write the TXT records to " +
-					"(one of its blocks, currently `route53`), and how to wait for them to be visible before the CA looks. " +
+					"(exactly one of its blocks `route53` and `alidns`), and how to wait for them to be visible before the CA looks. " +
 					"Changing it does not replace the certificate; it applies to the next issuance.",
 				Validators: []validator.Object{objectvalidator.IsRequired()},
 				Attributes: map[string]schema.Attribute{
@@ -246,8 +256,8 @@ func (r *certificateResource) Schema(ctx context.Context, _ resource.SchemaReque
 						Optional: true,
 						MarkdownDescription: "Skip checking, through DNS, that the records are visible on the zone's " +
 							"authoritative name servers before the CA is asked to validate (the change is still waited " +
-							"for until the DNS service reports it in sync). For DNS servers that answer no SOA or NS " +
-							"queries, such as test servers. Default `false`.",
+							"for until the DNS service has it: Route 53 reports it in sync, Alidns reads it back). For " +
+							"DNS servers that answer no SOA or NS queries, such as test servers. Default `false`.",
 					},
 					"propagation_timeout": duration("How long to wait for the records to be visible, as a duration " +
 						"(`90s`, `5m`). Default `60s`."),
@@ -256,19 +266,42 @@ func (r *certificateResource) Schema(ctx context.Context, _ resource.SchemaReque
 				},
 				Blocks: map[string]schema.Block{
 					"route53": schema.SingleNestedBlock{
-						MarkdownDescription: "Required. Write the records into an AWS Route 53 hosted zone, with the provider's `aws` " +
+						MarkdownDescription: "Write the records into an AWS Route 53 hosted zone, with the provider's `aws` " +
 							"settings. The credentials need `route53:ListResourceRecordSets`, " +
 							"`route53:ChangeResourceRecordSets` and `route53:GetChange` on the zone. A wildcard and its " +
 							"base name share one record set (`_acme-challenge.<name>`); the values are merged into it and " +
-							"only the provider's own values are removed.",
-						Validators: []validator.Object{objectvalidator.IsRequired()},
+							"only the provider's own values are removed. Exactly one of `route53` and `alidns` is required.",
+						Validators: []validator.Object{
+							objectvalidator.ExactlyOneOf(path.MatchRelative().AtParent().AtName("alidns")),
+							// Required attributes of an absent single block would be required anyway.
+							objectvalidator.AlsoRequires(path.MatchRelative().AtName("hosted_zone_id")),
+						},
 						Attributes: map[string]schema.Attribute{
 							"hosted_zone_id": schema.StringAttribute{
-								Required: true,
-								MarkdownDescription: "ID of the public hosted zone that serves the names (`Z…`; the " +
+								Optional: true, // required in the block, by its validator
+								MarkdownDescription: "Required. ID of the public hosted zone that serves the names (`Z…`; the " +
 									"`/hostedzone/` prefix is accepted).",
 								Validators: []validator.String{stringvalidator.RegexMatches(
 									regexp.MustCompile(`^(/hostedzone/)?[A-Z0-9]{1,32}$`), "must be a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ")},
+							},
+						},
+					},
+					"alidns": schema.SingleNestedBlock{
+						MarkdownDescription: "Write the records into a domain of Alibaba Cloud DNS (Alidns), with the provider's " +
+							"`alicloud` settings. The AccessKey needs `alidns:AddDomainRecord`, `alidns:DeleteDomainRecord`, " +
+							"`alidns:DescribeDomainRecords` and `alidns:DescribeDomainRecordInfo` on the domain. Alidns keeps " +
+							"one record per value: a wildcard and its base name get two TXT records at `_acme-challenge.<name>` " +
+							"(TTL 600), and only the records the provider created are deleted. Exactly one of `route53` and " +
+							"`alidns` is required.",
+						Validators: []validator.Object{objectvalidator.AlsoRequires(path.MatchRelative().AtName("domain"))},
+						Attributes: map[string]schema.Attribute{
+							"domain": schema.StringAttribute{
+								Optional: true, // required in the block, by its validator
+								MarkdownDescription: "Required. The domain as the Alibaba Cloud DNS console lists it (`example.com`), " +
+									"which the certificate's names (and so their `_acme-challenge` records) are inside. The " +
+									"name's NS records must point at Alibaba Cloud DNS.",
+								Validators: []validator.String{stringvalidator.RegexMatches(domainPattern,
+									"must be a lower-case domain name such as example.com")},
 							},
 						},
 					},
