@@ -12,6 +12,8 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/alidns"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/cas"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/cs"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/vpc"
 
@@ -44,6 +46,8 @@ type Conns struct {
 	VPC       *vpc.Client
 	ECS       *ecs.Client
 	DNSClient *alidns.Client
+	CS        *cs.Client
+	CAS       *cas.Client
 
 	endpoints map[string]Endpoint // by product; absent = the SDK's regional endpoint over HTTPS
 	timing    framework.Timing
@@ -62,6 +66,15 @@ func (c *Conns) Pace(p retry.Pacing) retry.Pacing { return c.timing.Pace(p) }
 func (c *Conns) rpc(product string, r *requests.RpcRequest) {
 	if e, ok := c.endpoints[product]; ok {
 		e.ApplyRPC(r)
+		return
+	}
+	r.Scheme = "HTTPS"
+}
+
+// roa points a ROA request (CS) at its configured endpoint, or at the SDK's own over HTTPS.
+func (c *Conns) roa(product string, r *requests.RoaRequest) {
+	if e, ok := c.endpoints[product]; ok {
+		e.ApplyROA(r)
 		return
 	}
 	r.Scheme = "HTTPS"
@@ -158,8 +171,14 @@ func newConns(d *framework.ProviderData) (*Conns, error) {
 	if c.DNSClient, err = alidns.NewClientWithOptions(s.Region, cfg(), cred); err != nil {
 		return nil, fmt.Errorf("building the Alidns client: %w", err)
 	}
+	if c.CS, err = cs.NewClientWithOptions(s.Region, cfg(), cred); err != nil {
+		return nil, fmt.Errorf("building the CS client: %w", err)
+	}
+	if c.CAS, err = cas.NewClientWithOptions(s.Region, cfg(), cred); err != nil {
+		return nil, fmt.Errorf("building the CAS client: %w", err)
+	}
 	name, version := userAgent(d.UserAgent)
-	for _, cl := range []*sdk.Client{&c.VPC.Client, &c.ECS.Client, &c.DNSClient.Client} {
+	for _, cl := range []*sdk.Client{&c.VPC.Client, &c.ECS.Client, &c.DNSClient.Client, &c.CS.Client, &c.CAS.Client} {
 		cl.SetConnectTimeout(connectTimeout)
 		cl.SetReadTimeout(readTimeout)
 		if name != "" {
@@ -183,3 +202,6 @@ func userAgent(ua string) (string, string) {
 // calls the SDK with c's clients (tests' checks and out-of-band changes, from one goroutine: the SDK's
 // clients are not safe for concurrent use).
 func PointRPC(c *Conns, product string, r *requests.RpcRequest) { c.rpc(product, r) }
+
+// PointROA points a ROA request of product at the endpoint c uses (see PointRPC).
+func PointROA(c *Conns, product string, r *requests.RoaRequest) { c.roa(product, r) }
