@@ -175,7 +175,9 @@ func TestAccAlicloudACSCluster_basic(t *testing.T) {
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(listNamespaces, checkFakeCluster(f, name, false),
 					// The create waited through "initial": the cluster was read more than once.
-					atLeastCalls(f, "DescribeClusterDetail", 2)),
+					atLeastCalls(f, "DescribeClusterDetail", 2),
+					// The refreshes after the apply kept the kubeconfig instead of fetching it again.
+					exactCalls(f, "DescribeClusterUserKubeconfig", 1)),
 			},
 			{
 				ResourceName:      clusterAddr,
@@ -293,6 +295,49 @@ func TestAccAlicloudACSCluster_throttled(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(checkFakeCluster(f, name, false),
 					atLeastCalls(f, "CreateCluster", 3), atLeastCalls(f, "DescribeClusterDetail", 4),
 					atLeastCalls(f, "DescribeClusterUserKubeconfig", 2)),
+			},
+		},
+	})
+}
+
+// exactCalls checks that the fake answered action exactly n times.
+func exactCalls(f *acctest.FakeAlibaba, action string, n int) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		if got := f.CallCount(action); got != n {
+			return fmt.Errorf("the fake answered %s %d times, want %d", action, got, n)
+		}
+		return nil
+	}
+}
+
+// TestAccAlicloudACSCluster_temporaryKubeconfig asks for a temporary kubeconfig. The fake's clock is two
+// hours behind, so the 15-minute kubeconfig has expired as soon as it is handed out: every refresh
+// fetches it again, and the plan stays empty all the same.
+func TestAccAlicloudACSCluster_temporaryKubeconfig(t *testing.T) {
+	clock := alifake.NewManualClock(time.Now().Add(-2 * time.Hour).Truncate(time.Second))
+	f := &acctest.FakeAlibaba{Fake: alifake.New(t, alifake.Options{Clock: clock, Kubeconfig: alifake.KubeconfigFile(unusedKubeconfig(t))})}
+	name := acctest.RandomName()
+	config := f.ProviderConfig() + clusterConfig(name, "10.84.0.0/16", "172.21.0.0/20", "kubeconfig_validity_minutes = 15")
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.FakeFactories(),
+		CheckDestroy:             checkNoLeftovers(f),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("kubeconfig_expiration"),
+						knownvalue.StringExact(clock.Now().Add(15*time.Minute).UTC().Format(time.RFC3339))),
+					statecheck.ExpectKnownValue(clusterAddr, tfjsonpath.New("api_server_endpoint"), knownvalue.StringExact("https://127.0.0.1:6443")),
+				},
+				Check: exactCalls(f, "DescribeClusterUserKubeconfig", 1),
+			},
+			{
+				// The refreshes since fetched the expired kubeconfig again, without a diff.
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectEmptyPlan(),
+				}},
+				Check: atLeastCalls(f, "DescribeClusterUserKubeconfig", 2),
 			},
 		},
 	})

@@ -120,6 +120,11 @@ func endpointsOf(e framework.AlibabaEndpoints) map[string]string {
 	return map[string]string{"vpc": e.VPC, "ecs": e.ECS, "cs": e.CS, "alidns": e.Alidns, "cas": e.CAS}
 }
 
+// sdkInitMu serialises the building of SDK clients in this process: each service package of the v1
+// SDK fills a package-level endpoint map on first use without a lock, so two provider instances
+// (parallel acceptance tests, or aliased providers) building clients at once race on it.
+var sdkInitMu sync.Mutex
+
 func newConns(d *framework.ProviderData) (*Conns, error) {
 	block := d.Alibaba
 	if (block.AccessKey == "") != (block.SecretKey == "") {
@@ -161,6 +166,8 @@ func newConns(d *framework.ProviderData) (*Conns, error) {
 	// (a local fake) overrides the scheme per request.
 	cfg := func() *sdk.Config { return sdk.NewConfig().WithScheme("HTTPS").WithAutoRetry(false) }
 	cred := credentials.NewAccessKeyCredential(s.AccessKey, s.SecretKey)
+	sdkInitMu.Lock()
+	defer sdkInitMu.Unlock()
 	var err error
 	if c.VPC, err = vpc.NewClientWithOptions(s.Region, cfg(), cred); err != nil {
 		return nil, fmt.Errorf("building the VPC client: %w", err)
