@@ -329,6 +329,13 @@ func (r *acsClusterResource) Create(ctx context.Context, req resource.CreateRequ
 	clusterInto(d, &plan)
 	plan.Tags = tagsValue(d.tagMap(), planned)
 	if err := fetchKubeconfig(ctx, c, &plan); err != nil {
+		// The cluster runs: keep what is known of it (the resource is tainted by the error).
+		for _, v := range []*types.String{&plan.Kubeconfig, &plan.KubeconfigExpires, &plan.APIServerEndpoint} {
+			if v.IsUnknown() {
+				*v = types.StringValue("")
+			}
+		}
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		op.Verb = "reading the kubeconfig of"
 		addError(&resp.Diagnostics, op, err)
 		return
