@@ -12,6 +12,8 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/alidns"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/cas"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/cs"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/vpc"
 
@@ -44,6 +46,8 @@ type Conns struct {
 	VPC       *vpc.Client
 	ECS       *ecs.Client
 	DNSClient *alidns.Client
+	CS        *cs.Client
+	CAS       *cas.Client
 
 	endpoints map[string]Endpoint // by product; absent = the SDK's regional endpoint over HTTPS
 	timing    framework.Timing
@@ -62,6 +66,15 @@ func (c *Conns) Pace(p retry.Pacing) retry.Pacing { return c.timing.Pace(p) }
 func (c *Conns) rpc(product string, r *requests.RpcRequest) {
 	if e, ok := c.endpoints[product]; ok {
 		e.ApplyRPC(r)
+		return
+	}
+	r.Scheme = "HTTPS"
+}
+
+// roa points a ROA request (CS) at its configured endpoint, or at the SDK's own over HTTPS.
+func (c *Conns) roa(product string, r *requests.RoaRequest) {
+	if e, ok := c.endpoints[product]; ok {
+		e.ApplyROA(r)
 		return
 	}
 	r.Scheme = "HTTPS"
@@ -107,6 +120,11 @@ func endpointsOf(e framework.AlibabaEndpoints) map[string]string {
 	return map[string]string{"vpc": e.VPC, "ecs": e.ECS, "cs": e.CS, "alidns": e.Alidns, "cas": e.CAS}
 }
 
+// sdkInitMu serialises the building of SDK clients in this process: each service package of the v1
+// SDK fills a package-level endpoint map on first use without a lock, so two provider instances
+// (parallel acceptance tests, or aliased providers) building clients at once race on it.
+var sdkInitMu sync.Mutex
+
 func newConns(d *framework.ProviderData) (*Conns, error) {
 	block := d.Alibaba
 	if (block.AccessKey == "") != (block.SecretKey == "") {
@@ -148,6 +166,8 @@ func newConns(d *framework.ProviderData) (*Conns, error) {
 	// (a local fake) overrides the scheme per request.
 	cfg := func() *sdk.Config { return sdk.NewConfig().WithScheme("HTTPS").WithAutoRetry(false) }
 	cred := credentials.NewAccessKeyCredential(s.AccessKey, s.SecretKey)
+	sdkInitMu.Lock()
+	defer sdkInitMu.Unlock()
 	var err error
 	if c.VPC, err = vpc.NewClientWithOptions(s.Region, cfg(), cred); err != nil {
 		return nil, fmt.Errorf("building the VPC client: %w", err)
@@ -158,8 +178,14 @@ func newConns(d *framework.ProviderData) (*Conns, error) {
 	if c.DNSClient, err = alidns.NewClientWithOptions(s.Region, cfg(), cred); err != nil {
 		return nil, fmt.Errorf("building the Alidns client: %w", err)
 	}
+	if c.CS, err = cs.NewClientWithOptions(s.Region, cfg(), cred); err != nil {
+		return nil, fmt.Errorf("building the CS client: %w", err)
+	}
+	if c.CAS, err = cas.NewClientWithOptions(s.Region, cfg(), cred); err != nil {
+		return nil, fmt.Errorf("building the CAS client: %w", err)
+	}
 	name, version := userAgent(d.UserAgent)
-	for _, cl := range []*sdk.Client{&c.VPC.Client, &c.ECS.Client, &c.DNSClient.Client} {
+	for _, cl := range []*sdk.Client{&c.VPC.Client, &c.ECS.Client, &c.DNSClient.Client, &c.CS.Client, &c.CAS.Client} {
 		cl.SetConnectTimeout(connectTimeout)
 		cl.SetReadTimeout(readTimeout)
 		if name != "" {
@@ -183,3 +209,6 @@ func userAgent(ua string) (string, string) {
 // calls the SDK with c's clients (tests' checks and out-of-band changes, from one goroutine: the SDK's
 // clients are not safe for concurrent use).
 func PointRPC(c *Conns, product string, r *requests.RpcRequest) { c.rpc(product, r) }
+
+// PointROA points a ROA request of product at the endpoint c uses (see PointRPC).
+func PointROA(c *Conns, product string, r *requests.RoaRequest) { c.roa(product, r) }

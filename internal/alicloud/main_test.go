@@ -162,6 +162,12 @@ func fakeIDs(f *alifake.Fake) []string {
 	for _, r := range f.Records() {
 		ids = append(ids, r.ID)
 	}
+	for _, c := range f.Clusters() {
+		ids = append(ids, c.ID)
+	}
+	for _, c := range f.Certificates() {
+		ids = append(ids, fmt.Sprint(c.ID))
+	}
 	return ids
 }
 

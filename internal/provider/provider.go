@@ -197,6 +197,8 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 		alicloud.NewVSwitchResource,
 		alicloud.NewSecurityGroupResource,
 		alicloud.NewDNSRecordResource,
+		alicloud.NewACSClusterResource,
+		alicloud.NewCASCertificateResource,
 	}
 }
 
