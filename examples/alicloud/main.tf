@@ -1,5 +1,6 @@
-# Sandbox networking on Alibaba Cloud: adopt an existing VPC (Terraform manages it from now on), add a
-# vSwitch for the hosts, and a security group for OSWorld environments. See README.md: it runs against
+# Sandbox infrastructure on Alibaba Cloud: adopt an existing VPC (Terraform manages it from now on), add a
+# vSwitch for the hosts, a security group for OSWorld environments and an ACS (serverless Kubernetes)
+# cluster for the sandbox pods. See README.md: it runs against
 # real Alibaba Cloud or, without an account, the local fakes.
 
 terraform {
@@ -55,6 +56,24 @@ resource "sandbox_alicloud_security_group" "osworld" {
   vpc_id = sandbox_alicloud_vpc.adopted.id
   name   = "osworld-env"
   preset = "osworld-env"
+}
+
+# The cluster's service CIDR must not overlap the VPC's (checked at plan time).
+resource "sandbox_alicloud_acs_cluster" "sandboxes" {
+  name         = "sandboxes"
+  vpc_id       = sandbox_alicloud_vpc.adopted.id
+  vswitch_ids  = [sandbox_alicloud_vswitch.hosts.id]
+  service_cidr = "172.21.0.0/20"
+}
+
+output "cluster_id" {
+  value = sandbox_alicloud_acs_cluster.sandboxes.id
+}
+
+# `terraform output -raw kubeconfig > kubeconfig && KUBECONFIG=$PWD/kubeconfig kubectl get ns`
+output "kubeconfig" {
+  value     = sandbox_alicloud_acs_cluster.sandboxes.kubeconfig
+  sensitive = true
 }
 
 output "vpc_cidr_block" {
