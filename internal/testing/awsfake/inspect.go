@@ -10,56 +10,58 @@ import (
 // The methods below let tests look at and change the fake's state directly, without the API: to assert
 // that a destroy left nothing behind, or to delete something out of band and so simulate drift.
 
+// snapshot copies the records of m, oldest first, each as view makes it (callers clone what the copy
+// would otherwise share with the fake's state, such as tags).
+func snapshot[R, T any](m map[string]R, seq func(R) int, view func(R) T) []T {
+	var out []T
+	for _, r := range sortedValues(m, seq) {
+		out = append(out, view(r))
+	}
+	return out
+}
+
 // VPCs returns the VPCs the fake holds, oldest first.
 func (s *Server) VPCs() []VPC {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []VPC
-	for _, v := range sortedValues(s.st.vpcs, func(v *vpcRec) int { return v.seq }) {
+	return snapshot(s.st.vpcs, func(v *vpcRec) int { return v.seq }, func(v *vpcRec) VPC {
 		c := v.VPC
 		c.Tags = maps.Clone(v.Tags)
-		out = append(out, c)
-	}
-	return out
+		return c
+	})
 }
 
 // Subnets returns the subnets the fake holds, oldest first.
 func (s *Server) Subnets() []Subnet {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Subnet
-	for _, v := range sortedValues(s.st.subnets, func(v *subnetRec) int { return v.seq }) {
+	return snapshot(s.st.subnets, func(v *subnetRec) int { return v.seq }, func(v *subnetRec) Subnet {
 		c := v.Subnet
 		c.Tags = maps.Clone(v.Tags)
-		out = append(out, c)
-	}
-	return out
+		return c
+	})
 }
 
 // SecurityGroups returns the security groups the fake holds, oldest first.
 func (s *Server) SecurityGroups() []SecurityGroup {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []SecurityGroup
-	for _, v := range sortedValues(s.st.groups, func(v *sgRec) int { return v.seq }) {
+	return snapshot(s.st.groups, func(v *sgRec) int { return v.seq }, func(v *sgRec) SecurityGroup {
 		c := v.SecurityGroup
 		c.Tags = maps.Clone(v.Tags)
-		out = append(out, c)
-	}
-	return out
+		return c
+	})
 }
 
 // SecurityGroupRules returns every security group rule, oldest first.
 func (s *Server) SecurityGroupRules() []SecurityGroupRule {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []SecurityGroupRule
-	for _, v := range sortedValues(s.st.rules, func(v *ruleRec) int { return v.seq }) {
+	return snapshot(s.st.rules, func(v *ruleRec) int { return v.seq }, func(v *ruleRec) SecurityGroupRule {
 		c := v.SecurityGroupRule
 		c.Tags = maps.Clone(v.Tags)
-		out = append(out, c)
-	}
-	return out
+		return c
+	})
 }
 
 // Images returns the images DescribeImages can find, oldest first.
