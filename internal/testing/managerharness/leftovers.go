@@ -3,8 +3,6 @@ package managerharness
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -73,13 +71,6 @@ func (r Report) String() string {
 	return strings.Join(parts, "\n")
 }
 
-// CgroupGroupName is the name of the cgroup under which the local runtime over runtimeDir puts its
-// sandboxes (it mirrors server/runtime/local: sandboxstack- and 8 hex digits of the path's SHA-256).
-func CgroupGroupName(runtimeDir string) string {
-	sum := sha256.Sum256([]byte(runtimeDir))
-	return "sandboxstack-" + hex.EncodeToString(sum[:4])
-}
-
 // RuntimeDir is the local runtime's state dir inside a manager's state dir.
 func RuntimeDir(stateDir string) string { return filepath.Join(stateDir, "runtime") }
 
@@ -97,7 +88,7 @@ func Leftovers(stateDir string, exclude ...int) Report {
 		}
 	}
 	r.Mounts = append(mountsUnder(stateDir), mountsUnder(portals)...)
-	r.CgroupGroups, r.CgroupSandboxes = cgroupsOf(CgroupGroupName(RuntimeDir(stateDir)))
+	r.CgroupGroups, r.CgroupSandboxes = cgroupsOf(local.GroupName(RuntimeDir(stateDir)))
 
 	sandboxes := filepath.Join(RuntimeDir(stateDir), "sandboxes")
 	if entries, err := os.ReadDir(sandboxes); err == nil {
@@ -259,7 +250,7 @@ func Scrub(stateDir string) {
 	for _, mp := range mounts {
 		_ = syscall.Unmount(mp, syscall.MNT_DETACH)
 	}
-	groups, children := cgroupsOf(CgroupGroupName(RuntimeDir(stateDir)))
+	groups, children := cgroupsOf(local.GroupName(RuntimeDir(stateDir)))
 	for _, dir := range append(children, groups...) {
 		for range 50 {
 			if raw, err := os.ReadFile(filepath.Join(dir, "cgroup.procs")); err == nil {
@@ -294,7 +285,7 @@ func LeftoversOf(stateDir, id string) []string {
 	for _, m := range mountsUnder(dir) {
 		out = append(out, "mount "+m)
 	}
-	_, children := cgroupsOf(CgroupGroupName(RuntimeDir(stateDir)))
+	_, children := cgroupsOf(local.GroupName(RuntimeDir(stateDir)))
 	for _, c := range children {
 		if filepath.Base(c) == id {
 			out = append(out, "cgroup "+c)

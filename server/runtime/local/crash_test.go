@@ -93,7 +93,7 @@ func TestRecoveryAfterCrashMidStart(t *testing.T) {
 			if _, err := os.Stat(dir); err != nil {
 				t.Fatalf("crash at %q left no sandbox dir: %v", step, err)
 			}
-			planned := detectCgroups("/proc/self/mountinfo", "/proc/self/cgroup", cgroupGroupName(stateDir)).plan(id)
+			planned := detectCgroups("/proc/self/mountinfo", "/proc/self/cgroup", GroupName(stateDir)).plan(id)
 			if after("cgroups") && len(planned) > 0 {
 				if _, err := os.Stat(planned[0].Path); err != nil {
 					t.Fatalf("crash at %q left no cgroup; the test proves nothing: %v", step, err)

@@ -164,7 +164,7 @@ func New(cfg Config) (*Runtime, error) {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		dir:       filepath.Join(cfg.StateDir, "sandboxes"),
-		portals:   filepath.Join(portalRoot, cgroupGroupName(cfg.StateDir)),
+		portals:   PortalsDir(cfg.StateDir),
 		lower:     lower,
 		templates: map[string]Template{},
 		boxes:     map[string]*box{},
@@ -223,7 +223,7 @@ func New(cfg Config) (*Runtime, error) {
 	if cfg.DisableCgroups {
 		r.cgroups = &cgroups{reason: "disabled by configuration"}
 	} else {
-		r.cgroups = detectCgroups("/proc/self/mountinfo", "/proc/self/cgroup", cgroupGroupName(cfg.StateDir))
+		r.cgroups = detectCgroups("/proc/self/mountinfo", "/proc/self/cgroup", GroupName(cfg.StateDir))
 	}
 	if r.cgroups.enabled() {
 		paths := make([]string, 0, len(r.cgroups.parents))
@@ -272,7 +272,7 @@ func layoutFor(stateDir, id string) layout {
 // what bwrap binds into it (<id>/root is its root filesystem, <id>/run/envd.sock envd's socket).
 // Tools that look for a sandbox's processes find this path on their command lines.
 func PortalsDir(stateDir string) string {
-	return filepath.Join(portalRoot, cgroupGroupName(stateDir))
+	return filepath.Join(portalRoot, GroupName(stateDir))
 }
 
 // networking reports whether sandboxes get outbound networking.
@@ -323,9 +323,9 @@ func (r *Runtime) withDefaults(l sandbox.Limits) sandbox.Limits {
 	return l
 }
 
-// cgroupGroupName is the cgroup under which one StateDir's sandboxes go, distinct per StateDir so that
-// two runtimes (two test runs, two managers) never share sandbox cgroups.
-func cgroupGroupName(stateDir string) string {
+// GroupName names what one StateDir's sandboxes share on the host (their parent cgroup, their portals
+// directory), distinct per StateDir so that two runtimes (two test runs, two managers) never share them.
+func GroupName(stateDir string) string {
 	sum := sha256.Sum256([]byte(stateDir))
 	return "sandboxstack-" + hex.EncodeToString(sum[:4])
 }
