@@ -33,7 +33,7 @@ func (k *kubeFlags) register(fs *flag.FlagSet) {
 	}
 	str(&k.kubeconfig, "kubeconfig", "KUBECONFIG", "", "kube runtime: kubeconfig file; empty means the in-cluster service account")
 	str(&k.namespace, "kube-namespace", "SANDBOX_KUBE_NAMESPACE", "sandboxes", "kube runtime: namespace of the sandbox pods, pools, leader lease and API key secret")
-	str(&k.imageRegistry, "image-registry", "SANDBOX_IMAGE_REGISTRY", "ghcr.io/sandboxstack", "kube runtime: registry of the template images <registry>/sandbox-<template>:<tag> and of envd")
+	str(&k.imageRegistry, "image-registry", "SANDBOX_IMAGE_REGISTRY", kube.DefaultImageRegistry, "kube runtime: registry of the template images <registry>/sandbox-<template>:<tag> and of envd")
 	str(&k.imageTag, "image-tag", "SANDBOX_IMAGE_TAG", "latest", "kube runtime: tag of the template and envd images")
 	str(&k.envdImage, "envd-image", "SANDBOX_ENVD_IMAGE", "", "kube runtime: image of the envd-install init container; default <registry>/envd:<tag>")
 	str(&k.templatesFile, "templates-file", "SANDBOX_TEMPLATES_FILE", "", "kube runtime: JSON list of pod templates (name, image, entrypoint, ports, readyPort, cpuMillis, memoryMB) instead of the built-in ones")
@@ -84,7 +84,7 @@ func assembleKube(ctx context.Context, cfg config, log *slog.Logger, stdout io.W
 	}
 	envdImage := cfg.kube.envdImage
 	if envdImage == "" {
-		envdImage = cfg.kube.imageRegistry + "/envd:" + cfg.kube.imageTag
+		envdImage = kube.EnvdImage(cfg.kube.imageRegistry, cfg.kube.imageTag)
 	}
 	rt, err := kube.New(ctx, kube.Config{
 		REST:             restCfg,

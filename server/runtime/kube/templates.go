@@ -45,6 +45,15 @@ const (
 	cdpPort             = 9222
 )
 
+// DefaultImageRegistry is where the release publishes the manager, envd and template images.
+const DefaultImageRegistry = "ghcr.io/sandboxstack"
+
+// EnvdImage is the envd image (server/templates/envd/Dockerfile) of a registry and tag: the image of
+// the init container that injects envd into every sandbox pod, unless the manager is given another.
+func EnvdImage(registry, tag string) string {
+	return fmt.Sprintf("%s/envd:%s", strings.TrimSuffix(registry, "/"), tag)
+}
+
 // BuiltinTemplates are the built-in templates as pods of images named <registry>/sandbox-<name>:<tag>
 // (server/templates/<name>/Dockerfile). Their services listen on the pod's loopback (reached through
 // envd's port forwarding), so their startup probes run in the container.
