@@ -171,9 +171,14 @@ func (r *acsClusterResource) Schema(ctx context.Context, _ resource.SchemaReques
 				Validators: []validator.Int64{int64validator.Between(15, 4320)},
 			},
 			"security_group_id": schema.StringAttribute{
-				Computed:            true,
-				MarkdownDescription: "The security group Alibaba Cloud created for the cluster (deleted with it).",
-				PlanModifiers:       stable,
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: "ID of a security group of `vpc_id` for the cluster's pods, for example a " +
+					"`sandbox_alicloud_security_group` with the `sandbox-manager` preset; it is left in place when the cluster is " +
+					"deleted. Without it, Alibaba Cloud creates a group for the cluster and deletes it with the cluster. Changing it " +
+					"replaces the cluster.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplaceIfConfigured()},
+				Validators:    []validator.String{stringvalidator.RegexMatches(sgIDPattern, "must be a security group ID such as sg-bp67acfmxazb4p0m6u8h")},
 			},
 			"api_server_endpoint": schema.StringAttribute{
 				Computed:            true,
@@ -269,6 +274,7 @@ type createClusterBody struct {
 	ServiceCIDR        string       `json:"service_cidr"`
 	DeletionProtection bool         `json:"deletion_protection"`
 	IPStack            string       `json:"ip_stack"`
+	SecurityGroupID    string       `json:"security_group_id,omitempty"`
 	Tags               []clusterTag `json:"tags,omitempty"`
 }
 
@@ -291,6 +297,9 @@ func (r *acsClusterResource) Create(ctx context.Context, req resource.CreateRequ
 		Profile: "Acs", ClusterSpec: plan.ClusterSpec.ValueString(), KubernetesVersion: plan.KubernetesVersion.ValueString(),
 		VpcID: plan.VPCID.ValueString(), VSwitchIDs: vswitches, ServiceCIDR: plan.ServiceCIDR.ValueString(),
 		DeletionProtection: plan.DeletionProtection.ValueBool(), IPStack: "ipv4"}
+	if !plan.SecurityGroupID.IsUnknown() && !plan.SecurityGroupID.IsNull() {
+		body.SecurityGroupID = plan.SecurityGroupID.ValueString()
+	}
 	for _, k := range sortedKeys(tags) {
 		body.Tags = append(body.Tags, clusterTag{Key: k, Value: tags[k]})
 	}

@@ -202,6 +202,60 @@ func TestAccAlicloudACSCluster_basic(t *testing.T) {
 	})
 }
 
+// TestAccAlicloudACSCluster_securityGroup gives the cluster a security group of the configuration's
+// own: the cluster uses it, and destroying the cluster leaves it to its own resource.
+func TestAccAlicloudACSCluster_securityGroup(t *testing.T) {
+	f := startClusterFake(t, unusedKubeconfig(t), alifake.Faults{})
+	name := acctest.RandomName()
+	group := `
+resource "sandbox_alicloud_security_group" "test" {
+  vpc_id = sandbox_alicloud_vpc.test.id
+  preset = "sandbox-manager"
+}
+`
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.FakeFactories(),
+		CheckDestroy:             checkNoLeftovers(f),
+		Steps: []resource.TestStep{
+			{
+				Config: f.ProviderConfig() + group + clusterConfig(name, "10.81.0.0/16", "172.21.0.0/20",
+					"security_group_id = sandbox_alicloud_security_group.test.id"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.CompareValuePairs(clusterAddr, tfjsonpath.New("security_group_id"),
+						"sandbox_alicloud_security_group.test", tfjsonpath.New("id"), compare.ValuesSame()),
+				},
+				Check: func(s *terraform.State) error {
+					want := s.RootModule().Resources["sandbox_alicloud_security_group.test"].Primary.ID
+					for _, c := range f.Clusters() {
+						if c.Name == name && c.SecurityGroupID != want {
+							return fmt.Errorf("the fake's cluster has security group %q, want %q", c.SecurityGroupID, want)
+						}
+					}
+					return nil
+				},
+			},
+			{
+				Config:      f.ProviderConfig() + group + clusterConfig(name, "10.81.0.0/16", "172.21.0.0/20", `security_group_id = "not-a-group"`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`must be a security group ID`),
+			},
+			{
+				ResourceName:            clusterAddr,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts", "kubeconfig", "kubeconfig_expiration"},
+			},
+			{
+				// Removed from the configuration, the group stays the cluster's: no replacement.
+				Config: f.ProviderConfig() + group + clusterConfig(name, "10.81.0.0/16", "172.21.0.0/20", ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(clusterAddr, plancheck.ResourceActionNoop),
+				}},
+			},
+		},
+	})
+}
+
 // TestAccAlicloudACSCluster_failed: a cluster that ends "failed" is an error quoting the API's reason;
 // destroy removes the failed cluster.
 func TestAccAlicloudACSCluster_failed(t *testing.T) {
