@@ -18,6 +18,8 @@ import (
 
 // ProviderData is what the provider's Configure hands every resource and data source.
 type ProviderData struct {
+	// Version is the provider's version: what the manager image it deploys defaults to.
+	Version string
 	// UserAgent names the provider and its version, for every API request.
 	UserAgent string
 	// Manager is where sandbox_pool & co. find a manager when they do not say themselves.

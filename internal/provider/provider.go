@@ -24,6 +24,7 @@ import (
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/alicloud"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/aws"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/kube"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/pool"
 )
 
@@ -162,6 +163,7 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 	}
 	userAgent := "terraform-provider-sandbox/" + p.version + " (+https://" + Address + ")"
 	data := &framework.ProviderData{
+		Version:   p.version,
 		UserAgent: userAgent,
 		Manager: framework.ManagerDefaults{
 			Endpoint:  valueOrEnv(m.Endpoint, pool.EnvEndpoint),
@@ -199,6 +201,7 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 		alicloud.NewDNSRecordResource,
 		alicloud.NewACSClusterResource,
 		alicloud.NewCASCertificateResource,
+		kube.NewManagerDeploymentResource,
 	}
 }
 
