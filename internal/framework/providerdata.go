@@ -41,6 +41,11 @@ type ManagerDefaults struct {
 	Endpoint  string
 	AdminKey  string
 	UserAgent string
+	// ConnectAddress ("host:port") is dialed instead of the endpoint's host, which still names the
+	// TLS server; it applies only to resources that use this endpoint.
+	ConnectAddress string
+	// CACertificate is PEM roots trusted for this endpoint in addition to the system's.
+	CACertificate string
 }
 
 // AWSSettings is the provider's aws block as configured. Empty fields are unset: the AWS SDK's
