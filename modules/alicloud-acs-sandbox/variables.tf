@@ -255,7 +255,7 @@ variable "pool_sizes" {
     desktop          = optional(number, 0)
     browser          = optional(number, 0)
   })
-  description = "Warm sandboxes to keep of the code-interpreter, desktop and browser templates, 0 to 100 each (0: no pool)."
+  description = "Warm sandboxes to keep of the code-interpreter, desktop and browser templates, 0 to 100 each (0: no pool). Left out: code_interpreter 1, desktop 0, browser 0."
   default     = {}
 
   validation {

@@ -148,6 +148,7 @@ resource "sandbox_aws_route53_record" "wildcard" {
   name    = "*.${var.domain}"
   type    = sandbox_manager_deployment.this[0].dns_record_type
   records = [sandbox_manager_deployment.this[0].load_balancer_address]
+  ttl     = var.dns_ttl
 
   lifecycle {
     precondition {
