@@ -29,56 +29,77 @@ func TestFormatted(t *testing.T) {
 	}
 }
 
-// TestValidate runs terraform init (offline, the provider of this repository from a filesystem mirror)
-// and terraform validate on every module and every example, which must be valid without warnings.
-func TestValidate(t *testing.T) {
+// TestTerraform runs, with the provider of this repository installed offline from a filesystem mirror,
+// terraform init and validate on every module and every example (valid, without warnings), and each
+// module's `terraform test` files (tests/*.tftest.hcl: its logic planned and applied against a mocked
+// provider, and the failure of every validation).
+func TestTerraform(t *testing.T) {
 	requireTerraform(t)
 	mirror := tfmirror.New(t, tfmirror.Options{})
 	work := t.TempDir()
 	for _, name := range moduleNames {
-		// A copy keeps .terraform and the lock file out of the source tree; the examples' "../.." still
+		// A copy keeps .terraform and the lock files out of the source tree; the examples' "../.." still
 		// reaches the module in it.
 		copyTree(t, name, filepath.Join(work, name))
 		for _, dir := range []string{".", "examples/minimal", "examples/full"} {
-			t.Run(name+"/"+dir, func(t *testing.T) {
+			t.Run("validate/"+name+"/"+dir, func(t *testing.T) {
 				dir := filepath.Join(work, name, dir)
-				if out, err := mirror.Command(t.Context(), dir, "init", "-input=false", "-backend=false", "-no-color").CombinedOutput(); err != nil {
-					t.Fatalf("terraform init: %v\n%s", err, out)
-				}
-				var stdout, stderr bytes.Buffer
-				cmd := mirror.Command(t.Context(), dir, "validate", "-json", "-no-color")
-				cmd.Stdout, cmd.Stderr = &stdout, &stderr
-				runErr := cmd.Run()
-				var result struct {
-					Valid        bool `json:"valid"`
-					WarningCount int  `json:"warning_count"`
-					Diagnostics  []struct {
-						Severity string `json:"severity"`
-						Summary  string `json:"summary"`
-						Detail   string `json:"detail"`
-						Range    *struct {
-							Filename string `json:"filename"`
-							Start    struct {
-								Line int `json:"line"`
-							} `json:"start"`
-						} `json:"range"`
-					} `json:"diagnostics"`
-				}
-				if err := json.Unmarshal(stdout.Bytes(), &result); err != nil {
-					t.Fatalf("terraform validate: %v (%v)\n%s%s", err, runErr, stdout.String(), stderr.String())
-				}
-				for _, d := range result.Diagnostics {
-					where := ""
-					if d.Range != nil {
-						where = fmt.Sprintf("%s:%d: ", d.Range.Filename, d.Range.Start.Line)
-					}
-					t.Errorf("%s%s: %s: %s", where, d.Severity, d.Summary, d.Detail)
-				}
-				if !result.Valid || result.WarningCount != 0 || runErr != nil {
-					t.Fatalf("terraform validate: valid=%v, %d warnings, %v", result.Valid, result.WarningCount, runErr)
-				}
+				initialize(t, mirror, dir)
+				validate(t, mirror, dir)
 			})
 		}
+		t.Run("test/"+name, func(t *testing.T) {
+			dir := filepath.Join(work, name)
+			initialize(t, mirror, dir)
+			out, err := mirror.Command(t.Context(), dir, "test", "-no-color").CombinedOutput()
+			if err != nil {
+				t.Fatalf("terraform test: %v\n%s", err, out)
+			}
+			t.Logf("%s", out)
+		})
+	}
+}
+
+func initialize(t *testing.T, mirror *tfmirror.Mirror, dir string) {
+	t.Helper()
+	if out, err := mirror.Command(t.Context(), dir, "init", "-input=false", "-backend=false", "-no-color").CombinedOutput(); err != nil {
+		t.Fatalf("terraform init: %v\n%s", err, out)
+	}
+}
+
+func validate(t *testing.T, mirror *tfmirror.Mirror, dir string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := mirror.Command(t.Context(), dir, "validate", "-json", "-no-color")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	var result struct {
+		Valid        bool `json:"valid"`
+		WarningCount int  `json:"warning_count"`
+		Diagnostics  []struct {
+			Severity string `json:"severity"`
+			Summary  string `json:"summary"`
+			Detail   string `json:"detail"`
+			Range    *struct {
+				Filename string `json:"filename"`
+				Start    struct {
+					Line int `json:"line"`
+				} `json:"start"`
+			} `json:"range"`
+		} `json:"diagnostics"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &result); err != nil {
+		t.Fatalf("terraform validate: %v (%v)\n%s%s", err, runErr, stdout.String(), stderr.String())
+	}
+	for _, d := range result.Diagnostics {
+		where := ""
+		if d.Range != nil {
+			where = fmt.Sprintf("%s:%d: ", d.Range.Filename, d.Range.Start.Line)
+		}
+		t.Errorf("%s%s: %s: %s", where, d.Severity, d.Summary, d.Detail)
+	}
+	if !result.Valid || result.WarningCount != 0 || runErr != nil {
+		t.Fatalf("terraform validate: valid=%v, %d warnings, %v", result.Valid, result.WarningCount, runErr)
 	}
 }
 
