@@ -134,6 +134,9 @@ resource "sandbox_manager_deployment" "this" {
   # with a new certificate, whose change applies it.
   tls_private_key_wo = local.private_key
 
+  resources       = var.manager_resources
+  template_images = var.template_images
+
   service = {
     type                        = "LoadBalancer"
     annotations                 = var.manager_service_annotations
