@@ -62,7 +62,9 @@ resource "sandbox_alicloud_acs_cluster" "this" {
   vswitch_ids        = [for v in var.vswitches : sandbox_alicloud_vswitch.this[v.cidr_block].id]
   service_cidr       = var.service_cidr
   kubernetes_version = var.kubernetes_version
-  tags               = var.tags
+  # The cluster's pods, the manager's among them, get this group's HTTPS and HTTP rules.
+  security_group_id = sandbox_alicloud_security_group.this.id
+  tags              = var.tags
 }
 
 # --- Certificate ----------------------------------------------------------------------------------------

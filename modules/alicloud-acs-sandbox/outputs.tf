@@ -61,7 +61,7 @@ output "vswitch_ids" {
 }
 
 output "security_group_id" {
-  description = "ID of the security group (HTTPS and HTTP in)."
+  description = "ID of the security group of the cluster's pods (HTTPS and HTTP in)."
   value       = sandbox_alicloud_security_group.this.id
 }
 
