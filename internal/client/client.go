@@ -9,12 +9,17 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,16 +33,103 @@ type Client struct {
 	adminKey  string
 	http      *http.Client
 	userAgent string
+
+	connectAddress string         // "" dials the endpoint's host
+	roots          *x509.CertPool // nil trusts the system's roots alone
+	optErr         error          // the first invalid option, returned by New
 }
 
 // Option configures a Client.
 type Option func(*Client)
 
-// WithHTTPClient replaces the HTTP client (default: one with DefaultTimeout).
+// WithHTTPClient replaces the HTTP client (default: one with DefaultTimeout). With WithConnectAddress
+// or WithCACertificate its transport must be an *http.Transport (or nil), which the client copies.
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
 
 // WithUserAgent sets the User-Agent header sent with every request.
 func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
+
+// WithConnectAddress makes the client dial hostport (a "host:port", for example a load balancer's
+// address) whatever the endpoint's host name resolves to, such as before its DNS record exists.
+// The Host header and TLS still use the endpoint's host name: the certificate is verified against
+// it, not against hostport. An invalid address makes New fail.
+func WithConnectAddress(hostport string) Option {
+	return func(c *Client) {
+		if err := ParseConnectAddress(hostport); err != nil {
+			c.setErr(err)
+			return
+		}
+		c.connectAddress = hostport
+	}
+}
+
+// WithCACertificate trusts the PEM certificates in pem (one or more, for example a staging or test
+// ACME CA) in addition to the system's roots. PEM without a certificate makes New fail.
+func WithCACertificate(pem string) Option {
+	return func(c *Client) {
+		pool, err := CertPool(pem)
+		if err != nil {
+			c.setErr(err)
+			return
+		}
+		c.roots = pool
+	}
+}
+
+func (c *Client) setErr(err error) {
+	if c.optErr == nil {
+		c.optErr = err
+	}
+}
+
+// ParseConnectAddress checks that s is "host:port" with a non-empty host and a port from 1 to 65535.
+func ParseConnectAddress(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("connect address %q: want host:port, for example 203.0.113.10:443 or lb.example.com:443: %w", s, err)
+	}
+	if host == "" {
+		return fmt.Errorf("connect address %q: the host is empty; want host:port, for example 203.0.113.10:443", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("connect address %q: the port %q is not a number from 1 to 65535", s, port)
+	}
+	return nil
+}
+
+// CertPool returns the system's roots plus every certificate in pemText. It fails when pemText
+// holds no PEM certificate or one that does not parse.
+func CertPool(pemText string) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool() // no system roots on this machine: trust the given ones alone
+	}
+	rest := []byte(pemText)
+	n := 0
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("CA certificate: PEM block %d is a %q, want CERTIFICATE blocks only", n+1, block.Type)
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("CA certificate: PEM block %d: %w", n+1, err)
+		}
+		pool.AddCert(cert)
+		n++
+	}
+	if n == 0 {
+		return nil, errors.New("CA certificate: no PEM certificate found (want one or more -----BEGIN CERTIFICATE----- blocks)")
+	}
+	if strings.TrimSpace(string(rest)) != "" {
+		return nil, errors.New("CA certificate: text after the last PEM certificate is not PEM")
+	}
+	return pool, nil
+}
 
 // New returns a client for the manager at endpoint (for example http://127.0.0.1:3000). The
 // admin key may be empty; the manager then answers 401, which the caller reports.
@@ -55,7 +147,50 @@ func New(endpoint, adminKey string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	if c.optErr != nil {
+		return nil, fmt.Errorf("sandbox manager %s: %w", base, c.optErr)
+	}
+	if c.connectAddress != "" || c.roots != nil {
+		if err := c.customizeTransport(); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// customizeTransport gives the HTTP client a copy of its transport that dials the connect address
+// and trusts the extra roots.
+func (c *Client) customizeTransport() error {
+	var tr *http.Transport
+	switch t := c.http.Transport.(type) {
+	case nil:
+		tr = http.DefaultTransport.(*http.Transport).Clone()
+	case *http.Transport:
+		tr = t.Clone()
+	default:
+		return fmt.Errorf("sandbox manager %s: a connect address or CA certificate needs an *http.Transport, the HTTP client has a %T", c.base, t)
+	}
+	if c.connectAddress != "" {
+		dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+		addr := c.connectAddress
+		// Every request goes to the endpoint, so every connection goes to the connect address.
+		tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, addr)
+		}
+		tr.Proxy = nil
+	}
+	if c.roots != nil {
+		cfg := &tls.Config{}
+		if tr.TLSClientConfig != nil {
+			cfg = tr.TLSClientConfig.Clone()
+		}
+		cfg.RootCAs = c.roots
+		tr.TLSClientConfig = cfg
+	}
+	h := *c.http
+	h.Transport = tr
+	c.http = &h
+	return nil
 }
 
 // ParseEndpoint checks that endpoint is an absolute http(s) URL without query or fragment and

@@ -18,6 +18,8 @@ import (
 
 // ProviderData is what the provider's Configure hands every resource and data source.
 type ProviderData struct {
+	// Version is the provider's version: what the manager image it deploys defaults to.
+	Version string
 	// UserAgent names the provider and its version, for every API request.
 	UserAgent string
 	// Manager is where sandbox_pool & co. find a manager when they do not say themselves.
@@ -39,6 +41,11 @@ type ManagerDefaults struct {
 	Endpoint  string
 	AdminKey  string
 	UserAgent string
+	// ConnectAddress ("host:port") is dialed instead of the endpoint's host, which still names the
+	// TLS server; it applies only to resources that use this endpoint.
+	ConnectAddress string
+	// CACertificate is PEM roots trusted for this endpoint in addition to the system's.
+	CACertificate string
 }
 
 // AWSSettings is the provider's aws block as configured. Empty fields are unset: the AWS SDK's

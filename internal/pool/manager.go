@@ -9,6 +9,7 @@
 package pool
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,19 +34,21 @@ const (
 	EnvAdminKey = "SANDBOX_ADMIN_KEY"
 )
 
-// managerLocation is the endpoint/admin_key pair every type here has; models embed it.
+// managerLocation is the settings that find a manager, which every type here has; models embed it.
 type managerLocation struct {
-	Endpoint types.String `tfsdk:"endpoint"`
-	AdminKey types.String `tfsdk:"admin_key"`
+	Endpoint       types.String `tfsdk:"endpoint"`
+	AdminKey       types.String `tfsdk:"admin_key"`
+	ConnectAddress types.String `tfsdk:"connect_address"`
+	CACertificate  types.String `tfsdk:"ca_certificate"`
 }
 
-// client builds the manager client from the pair and the provider's defaults, or adds diagnostics
-// that say which setting is missing.
+// client builds the manager client from the settings and the provider's defaults, or adds
+// diagnostics that say which setting is missing.
 func (l managerLocation) client(d framework.ManagerDefaults, diags *diag.Diagnostics) *client.Client {
-	return newClient(l.Endpoint, l.AdminKey, d, diags)
+	return newClient(l, d, diags)
 }
 
-// managerResourceAttributes is the pair's schema for a resource; replaceNote says what moving the
+// managerResourceAttributes is the settings' schema for a resource; replaceNote says what moving the
 // resource to another manager does.
 func managerResourceAttributes(replaceNote, adminKeyNote string) map[string]rschema.Attribute {
 	return map[string]rschema.Attribute{
@@ -60,10 +63,20 @@ func managerResourceAttributes(replaceNote, adminKeyNote string) map[string]rsch
 			MarkdownDescription: strings.TrimSpace(adminKeyDescription + " " + adminKeyNote),
 			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 		},
+		"connect_address": rschema.StringAttribute{
+			Optional:            true,
+			MarkdownDescription: ConnectAddressDescription + " " + defaultsNote("connect_address") + " Changing it updates the state only.",
+			Validators:          []validator.String{ConnectAddressValidator()},
+		},
+		"ca_certificate": rschema.StringAttribute{
+			Optional:            true,
+			MarkdownDescription: CACertificateDescription + " " + defaultsNote("ca_certificate") + " Changing it updates the state only.",
+			Validators:          []validator.String{CACertificateValidator()},
+		},
 	}
 }
 
-// managerDataSourceAttributes is the pair's schema for a data source.
+// managerDataSourceAttributes is the settings' schema for a data source.
 func managerDataSourceAttributes() map[string]dschema.Attribute {
 	return map[string]dschema.Attribute{
 		"endpoint": dschema.StringAttribute{
@@ -76,6 +89,16 @@ func managerDataSourceAttributes() map[string]dschema.Attribute {
 			Sensitive:           true,
 			MarkdownDescription: adminKeyDescription,
 			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+		},
+		"connect_address": dschema.StringAttribute{
+			Optional:            true,
+			MarkdownDescription: ConnectAddressDescription + " " + defaultsNote("connect_address"),
+			Validators:          []validator.String{ConnectAddressValidator()},
+		},
+		"ca_certificate": dschema.StringAttribute{
+			Optional:            true,
+			MarkdownDescription: CACertificateDescription + " " + defaultsNote("ca_certificate"),
+			Validators:          []validator.String{CACertificateValidator()},
 		},
 	}
 }
@@ -107,16 +130,22 @@ func normalizeEndpoint(s string) string {
 	return strings.TrimSpace(s)
 }
 
-// newClient builds the client for a resource from its own endpoint/admin_key attributes and
-// the defaults, or adds diagnostics that say which setting is missing.
-func newClient(endpoint, adminKey types.String, d framework.ManagerDefaults, diags *diag.Diagnostics) *client.Client {
-	ep := d.Endpoint
-	if !endpoint.IsNull() && !endpoint.IsUnknown() && endpoint.ValueString() != "" {
-		ep = endpoint.ValueString()
+// newClient builds the client for a resource from its own settings and the defaults, or adds
+// diagnostics that say which setting is missing.
+func newClient(l managerLocation, d framework.ManagerDefaults, diags *diag.Diagnostics) *client.Client {
+	own := func(v types.String) string {
+		if v.IsNull() || v.IsUnknown() {
+			return ""
+		}
+		return v.ValueString()
 	}
-	key := d.AdminKey
-	if !adminKey.IsNull() && !adminKey.IsUnknown() && adminKey.ValueString() != "" {
-		key = adminKey.ValueString()
+	ep := cmp.Or(own(l.Endpoint), d.Endpoint)
+	key := cmp.Or(own(l.AdminKey), d.AdminKey)
+	connect, ca := own(l.ConnectAddress), own(l.CACertificate)
+	// The provider's connect address and CA belong to the provider's manager: a resource that names
+	// another manager must not dial the provider's load balancer or trust its CA.
+	if normalizeEndpoint(ep) == normalizeEndpoint(d.Endpoint) {
+		connect, ca = cmp.Or(connect, d.ConnectAddress), cmp.Or(ca, d.CACertificate)
 	}
 	if ep == "" {
 		diags.AddAttributeError(path.Root("endpoint"), "Missing Sandbox Manager Endpoint",
@@ -133,13 +162,16 @@ func newClient(endpoint, adminKey types.String, d framework.ManagerDefaults, dia
 	if diags.HasError() {
 		return nil
 	}
-	ua := d.UserAgent
-	if ua == "" {
-		ua = "terraform-provider-sandbox"
+	opts := []client.Option{client.WithUserAgent(cmp.Or(d.UserAgent, "terraform-provider-sandbox"))}
+	if connect != "" {
+		opts = append(opts, client.WithConnectAddress(connect))
 	}
-	c, err := client.New(ep, key, client.WithUserAgent(ua))
+	if ca != "" {
+		opts = append(opts, client.WithCACertificate(ca))
+	}
+	c, err := client.New(ep, key, opts...)
 	if err != nil {
-		diags.AddAttributeError(path.Root("endpoint"), "Invalid Sandbox Manager Endpoint", err.Error())
+		diags.AddError("Invalid Sandbox Manager Connection Settings", err.Error())
 		return nil
 	}
 	return c
@@ -168,7 +200,9 @@ func managerAdvisor(c *client.Client) framework.Advisor {
 			return framework.Advice{Summary: "Sandbox Manager Unreachable",
 				Detail: fmt.Sprintf("While %s, the sandbox manager at %s could not be reached (%s %s: %v).\n\n"+
 					"Check that the manager is running (a local one: `make run`) and that endpoint (on the resource), "+
-					"endpoint in the provider's manager block, or %s points at it.",
+					"endpoint in the provider's manager block, or %s points at it. Before the endpoint's DNS record "+
+					"exists, set connect_address to the manager's load balancer; a certificate from a staging or test "+
+					"CA needs ca_certificate.",
 					action, c.Endpoint(), re.Method, re.URL, re.Err, EnvEndpoint)}, true
 		case errors.As(err, &ae) && ae.StatusCode == 401:
 			return framework.Advice{Summary: "Sandbox Manager Rejected the Admin Key",
@@ -223,6 +257,68 @@ func (endpointValidator) ValidateString(_ context.Context, req validator.StringR
 	if _, err := client.ParseEndpoint(req.ConfigValue.ValueString()); err != nil {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Sandbox Manager Endpoint", err.Error())
 	}
+}
+
+// ConnectAddressValidator checks that a string is host:port.
+func ConnectAddressValidator() validator.String { return connectAddressValidator{} }
+
+type connectAddressValidator struct{}
+
+func (connectAddressValidator) Description(context.Context) string {
+	return "value must be host:port, for example 203.0.113.10:443"
+}
+
+func (v connectAddressValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (connectAddressValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if err := client.ParseConnectAddress(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Sandbox Manager Connect Address", err.Error())
+	}
+}
+
+// CACertificateValidator checks that a string holds PEM certificates.
+func CACertificateValidator() validator.String { return caCertificateValidator{} }
+
+type caCertificateValidator struct{}
+
+func (caCertificateValidator) Description(context.Context) string {
+	return "value must be one or more PEM certificates"
+}
+
+func (v caCertificateValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (caCertificateValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := client.CertPool(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Sandbox Manager CA Certificate", err.Error())
+	}
+}
+
+// ConnectAddressDescription and CACertificateDescription say what the connection settings are for;
+// the provider's manager block uses them too.
+const (
+	ConnectAddressDescription = "Network address (`host:port`) to connect to instead of what the endpoint's host name " +
+		"resolves to, for example the manager's load balancer (`203.0.113.10:443`, or its host name) while the wildcard " +
+		"DNS record of the sandbox domain has not propagated yet. The request and TLS still use the endpoint's host name: " +
+		"the manager's certificate is verified against it, not against this address."
+	CACertificateDescription = "PEM certificate(s) of a certificate authority to trust, in addition to the system's, for " +
+		"the manager's TLS certificate: for example the staging CA of an ACME server or a test CA. Not needed for a " +
+		"certificate from a public CA."
+)
+
+// defaultsNote says where an unset connection setting comes from.
+func defaultsNote(attr string) string {
+	return "Defaults to `" + attr + "` in the provider's `manager` block when this uses the provider's manager (`endpoint` " +
+		"unset or the same); a resource that names another manager never uses the provider's."
 }
 
 // locationAttributes are the endpoint/admin_key descriptions shared by every type here.

@@ -2,8 +2,11 @@ package pool
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -13,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/testca"
 )
 
 func TestResourceSchemas(t *testing.T) {
@@ -89,6 +93,34 @@ func TestEndpointValidator(t *testing.T) {
 	}
 }
 
+func TestConnectionValidators(t *testing.T) {
+	ctx := context.Background()
+	ca := testca.New(t, "x.test")
+	for _, tc := range []struct {
+		v    validator.String
+		in   types.String
+		want string // "" accepts
+	}{
+		{ConnectAddressValidator(), types.StringValue("203.0.113.10:443"), ""},
+		{ConnectAddressValidator(), types.StringValue("lb.example.com:443"), ""},
+		{ConnectAddressValidator(), types.StringUnknown(), ""},
+		{ConnectAddressValidator(), types.StringValue("203.0.113.10"), "want host:port"},
+		{CACertificateValidator(), types.StringValue(string(ca.CertPEM)), ""},
+		{CACertificateValidator(), types.StringNull(), ""},
+		{CACertificateValidator(), types.StringValue("-----BEGIN CERT"), "no PEM certificate"},
+		{CACertificateValidator(), types.StringValue(string(ca.KeyPEM)), "want CERTIFICATE blocks"},
+	} {
+		var resp validator.StringResponse
+		tc.v.ValidateString(ctx, validator.StringRequest{Path: path.Root("x"), ConfigValue: tc.in}, &resp)
+		switch {
+		case tc.want == "" && resp.Diagnostics.HasError():
+			t.Errorf("%v rejected: %v", tc.in, resp.Diagnostics)
+		case tc.want != "" && (!resp.Diagnostics.HasError() || !strings.Contains(resp.Diagnostics[0].Detail(), tc.want)):
+			t.Errorf("%v: %v, want an error containing %q", tc.in, resp.Diagnostics, tc.want)
+		}
+	}
+}
+
 func TestSplitImportID(t *testing.T) {
 	for in, want := range map[string][2]string{
 		"warm":                        {"", "warm"},
@@ -119,5 +151,45 @@ func TestEffectiveEndpoint(t *testing.T) {
 	}
 	if _, ok := effectiveEndpoint(types.StringUnknown(), d); ok {
 		t.Error("unknown reported known")
+	}
+}
+
+// The provider's connect address and CA apply to resources that use the provider's endpoint, never
+// to one that names another manager.
+func TestNewClientConnectionDefaults(t *testing.T) {
+	ca := testca.New(t, "*.sandbox.test")
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.TLS = ca.TLSConfig
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	d := framework.ManagerDefaults{Endpoint: "https://api.sandbox.test", AdminKey: "adm",
+		ConnectAddress: srv.Listener.Addr().String(), CACertificate: string(ca.CertPEM)}
+	null := types.StringNull()
+	for name, tc := range map[string]struct {
+		loc    managerLocation
+		wantOK bool
+	}{
+		"provider's manager":           {managerLocation{Endpoint: null, AdminKey: null, ConnectAddress: null, CACertificate: null}, true},
+		"same endpoint spelled again":  {managerLocation{Endpoint: types.StringValue("https://api.sandbox.test/"), AdminKey: null, ConnectAddress: null, CACertificate: null}, true},
+		"another manager":              {managerLocation{Endpoint: types.StringValue("https://other.sandbox.test"), AdminKey: null, ConnectAddress: null, CACertificate: null}, false},
+		"another manager, own address": {managerLocation{Endpoint: types.StringValue("https://other.sandbox.test"), AdminKey: null, ConnectAddress: types.StringValue(d.ConnectAddress), CACertificate: types.StringValue(d.CACertificate)}, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var diags diag.Diagnostics
+			c := tc.loc.client(d, &diags)
+			if diags.HasError() {
+				t.Fatal(diags)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := c.Health(ctx); (err == nil) != tc.wantOK {
+				t.Fatalf("Health() = %v, want ok=%v", err, tc.wantOK)
+			}
+		})
+	}
+	var diags diag.Diagnostics
+	managerLocation{Endpoint: null, AdminKey: null, ConnectAddress: types.StringValue("nope"), CACertificate: null}.client(d, &diags)
+	if !diags.HasError() || !strings.Contains(diags[0].Detail(), "want host:port") {
+		t.Fatalf("invalid connect address: %v", diags)
 	}
 }

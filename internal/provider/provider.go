@@ -24,6 +24,7 @@ import (
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/alicloud"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/aws"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/kube"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/pool"
 )
 
@@ -67,8 +68,10 @@ type providerModel struct {
 
 // managerModel is the manager block.
 type managerModel struct {
-	Endpoint types.String `tfsdk:"endpoint"`
-	AdminKey types.String `tfsdk:"admin_key"`
+	Endpoint       types.String `tfsdk:"endpoint"`
+	AdminKey       types.String `tfsdk:"admin_key"`
+	ConnectAddress types.String `tfsdk:"connect_address"`
+	CACertificate  types.String `tfsdk:"ca_certificate"`
 }
 
 // awsModel is the aws block.
@@ -99,11 +102,11 @@ func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *pro
 		MarkdownDescription: "Runs E2B-compatible sandboxes for AI agents on your own infrastructure: sandbox pools and API " +
 			"keys on a sandbox manager, and the cloud resources that host it.\n\n" +
 			"Every block is optional. Settings must be known at plan time; for a manager created in the same " +
-			"configuration, set `endpoint` and `admin_key` on the resources instead.",
+			"configuration, set `endpoint`, `admin_key`, `connect_address` and `ca_certificate` on the resources instead.",
 		Blocks: map[string]schema.Block{
 			"manager": schema.SingleNestedBlock{
 				MarkdownDescription: "Default sandbox manager for `sandbox_pool`, `sandbox_api_key` and `sandbox_templates` " +
-					"(each can name its own with `endpoint` and `admin_key`).",
+					"(each can name its own with `endpoint`, `admin_key`, `connect_address` and `ca_certificate`).",
 				Attributes: map[string]schema.Attribute{
 					"endpoint": schema.StringAttribute{
 						Optional: true,
@@ -117,6 +120,16 @@ func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *pro
 						MarkdownDescription: "Admin key of the sandbox manager: the value of `" + pool.EnvAdminKey + "` the " +
 							"manager was started with. Defaults to the `" + pool.EnvAdminKey + "` environment variable.",
 						Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+					},
+					"connect_address": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: pool.ConnectAddressDescription,
+						Validators:          []validator.String{pool.ConnectAddressValidator()},
+					},
+					"ca_certificate": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: pool.CACertificateDescription,
+						Validators:          []validator.String{pool.CACertificateValidator()},
 					},
 				},
 			},
@@ -143,18 +156,25 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 	}
 	m := cfg.Manager
 	if m == nil {
-		m = &managerModel{Endpoint: types.StringNull(), AdminKey: types.StringNull()}
+		m = &managerModel{Endpoint: types.StringNull(), AdminKey: types.StringNull(), ConnectAddress: types.StringNull(),
+			CACertificate: types.StringNull()}
 	}
 	unknown := func(v types.String, attr, env string) {
-		if v.IsUnknown() {
-			resp.Diagnostics.AddAttributeError(path.Root("manager").AtName(attr), "Unknown Sandbox Manager "+attr,
-				"manager."+attr+" depends on a value that is known only after apply, and a provider must be configured at "+
-					"plan time. Set it to a static value or with the "+env+" environment variable, or set "+attr+
-					" on each sandbox_pool / sandbox_api_key / sandbox_templates instead.")
+		if !v.IsUnknown() {
+			return
 		}
+		how := "Set it to a static value"
+		if env != "" {
+			how += " or with the " + env + " environment variable"
+		}
+		resp.Diagnostics.AddAttributeError(path.Root("manager").AtName(attr), "Unknown Sandbox Manager "+attr,
+			"manager."+attr+" depends on a value that is known only after apply, and a provider must be configured at "+
+				"plan time. "+how+", or set "+attr+" on each sandbox_pool / sandbox_api_key / sandbox_templates instead.")
 	}
 	unknown(m.Endpoint, "endpoint", pool.EnvEndpoint)
 	unknown(m.AdminKey, "admin_key", pool.EnvAdminKey)
+	unknown(m.ConnectAddress, "connect_address", "")
+	unknown(m.CACertificate, "ca_certificate", "")
 	awsSettings := awsSettingsOf(cfg.AWS, &resp.Diagnostics)
 	alicloudSettings := alicloudSettingsOf(cfg.Alicloud, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
@@ -162,11 +182,14 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 	}
 	userAgent := "terraform-provider-sandbox/" + p.version + " (+https://" + Address + ")"
 	data := &framework.ProviderData{
+		Version:   p.version,
 		UserAgent: userAgent,
 		Manager: framework.ManagerDefaults{
-			Endpoint:  valueOrEnv(m.Endpoint, pool.EnvEndpoint),
-			AdminKey:  valueOrEnv(m.AdminKey, pool.EnvAdminKey),
-			UserAgent: userAgent,
+			Endpoint:       valueOrEnv(m.Endpoint, pool.EnvEndpoint),
+			AdminKey:       valueOrEnv(m.AdminKey, pool.EnvAdminKey),
+			UserAgent:      userAgent,
+			ConnectAddress: m.ConnectAddress.ValueString(),
+			CACertificate:  m.CACertificate.ValueString(),
 		},
 		AWS:     awsSettings,
 		Alibaba: alicloudSettings,
@@ -199,6 +222,7 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 		alicloud.NewDNSRecordResource,
 		alicloud.NewACSClusterResource,
 		alicloud.NewCASCertificateResource,
+		kube.NewManagerDeploymentResource,
 	}
 }
 

@@ -22,8 +22,14 @@ resource "sandbox_pool" "base" {
   template       = "base"
   size           = 1
   wait_for_ready = false
-  endpoint       = "https://sandbox.example.com"
+  endpoint       = "https://api.sandbox.example.com"
   admin_key      = var.other_admin_key
+
+  # Until the wildcard DNS record of sandbox.example.com has propagated, dial the manager's load
+  # balancer directly (the certificate is still checked against api.sandbox.example.com) ...
+  connect_address = "203.0.113.10:443"
+  # ... and trust the staging ACME CA that issued the manager's certificate.
+  ca_certificate = file("${path.module}/staging-root.pem")
 }
 
 variable "other_admin_key" {

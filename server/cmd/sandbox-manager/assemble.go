@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/server/api"
 	"github.com/sandboxstack/terraform-provider-sandbox/server/apikey"
@@ -45,9 +46,9 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger, stdout io.Write
 	if err != nil {
 		return nil, fmt.Errorf("api keys: %w", err)
 	}
-	if seed := os.Getenv("SANDBOX_API_KEYS"); seed != "" {
+	if seed := cfg.apiKeys; seed != "" {
 		if err := keys.Seed(splitList(seed)); err != nil {
-			return nil, fmt.Errorf("SANDBOX_API_KEYS: %w", err)
+			return nil, fmt.Errorf("%s: %w", cfg.apiKeysFrom, err)
 		}
 	}
 	firstKey, created, err := keys.EnsureOne()
@@ -208,12 +209,7 @@ func (b backend) TrafficToken() string {
 	return rand.Text()
 }
 
+// splitList splits a list of API keys separated by commas or white space (a file may hold one a line).
 func splitList(s string) []string {
-	var out []string
-	for _, part := range strings.Split(s, ",") {
-		if p := strings.TrimSpace(part); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -86,17 +85,17 @@ func announceKey(stdout io.Writer, log *slog.Logger, cfg config, key string, cre
 // minAdminKeyLen is the shortest admin key accepted: it guards every sandbox and key.
 const minAdminKeyLen = 24
 
-// checkAdminKey refuses an admin key too short to resist guessing; "" (admin API off) is fine. The
-// error never contains the key.
-func checkAdminKey(key string) error {
+// checkAdminKey refuses an admin key too short to resist guessing; "" (admin API off) is fine. from
+// names where the key came from. The error never contains the key.
+func checkAdminKey(key, from string) error {
 	if key == "" {
 		return nil
 	}
 	if n := len([]rune(key)); n < minAdminKeyLen {
-		return fmt.Errorf("SANDBOX_ADMIN_KEY has %d characters; it needs at least %d (make one with `openssl rand -hex 20`)", n, minAdminKeyLen)
+		return fmt.Errorf("the admin key (%s) has %d characters; it needs at least %d (make one with `openssl rand -hex 20`)", from, n, minAdminKeyLen)
 	}
 	if strings.TrimSpace(key) != key {
-		return errors.New("SANDBOX_ADMIN_KEY starts or ends with white space; remove it")
+		return fmt.Errorf("the admin key (%s) starts or ends with white space; remove it", from)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,7 +131,7 @@ func TestAdminKeyLength(t *testing.T) {
 		strings.Repeat("a", 24):       true,
 		" " + strings.Repeat("a", 30): false,
 	} {
-		err := checkAdminKey(key)
+		err := checkAdminKey(key, "SANDBOX_ADMIN_KEY")
 		if (err == nil) != ok {
 			t.Errorf("checkAdminKey(%d chars): %v, want ok=%v", len(key), err, ok)
 		}
@@ -141,6 +142,71 @@ func TestAdminKeyLength(t *testing.T) {
 	t.Setenv("SANDBOX_ADMIN_KEY", "too-short")
 	if _, err := parseFlags(nil, io.Discard); err == nil || !strings.Contains(err.Error(), "at least 24") {
 		t.Errorf("parseFlags with a short SANDBOX_ADMIN_KEY: %v", err)
+	}
+}
+
+func TestKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	admin := strings.Repeat("k", 32)
+	adminFile := write("admin-key", admin+"\n") // kubectl create secret --from-file keeps the newline
+	keysFile := write("api-keys", "e2b_one\ne2b_two,e2b_three\n")
+	t.Setenv("SANDBOX_ADMIN_KEY", "")
+	t.Setenv("SANDBOX_API_KEYS", "")
+
+	c, err := parseFlags([]string{"--admin-key-file", adminFile, "--api-keys-file", keysFile}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.adminKey != admin {
+		t.Errorf("admin key from the file: %d characters, want the file's %d without the newline", len(c.adminKey), len(admin))
+	}
+	if got := splitList(c.apiKeys); !slices.Equal(got, []string{"e2b_one", "e2b_two", "e2b_three"}) {
+		t.Errorf("API keys from the file: %q", got)
+	}
+	if !strings.Contains(c.apiKeysFrom, keysFile) {
+		t.Errorf("API keys' source %q does not name the file", c.apiKeysFrom)
+	}
+
+	// The same through the environment, as a Deployment sets them.
+	t.Setenv("SANDBOX_ADMIN_KEY_FILE", adminFile)
+	t.Setenv("SANDBOX_API_KEYS_FILE", keysFile)
+	if c, err = parseFlags(nil, io.Discard); err != nil || c.adminKey != admin || c.apiKeys == "" {
+		t.Errorf("from SANDBOX_ADMIN_KEY_FILE and SANDBOX_API_KEYS_FILE: %v", err)
+	}
+
+	// A key both in the environment and in a file is an error that names both.
+	t.Setenv("SANDBOX_ADMIN_KEY", admin)
+	if _, err := parseFlags(nil, io.Discard); err == nil || !strings.Contains(err.Error(), "both SANDBOX_ADMIN_KEY and --admin-key-file") {
+		t.Errorf("admin key in the environment and a file: %v", err)
+	}
+	t.Setenv("SANDBOX_ADMIN_KEY", "")
+	t.Setenv("SANDBOX_API_KEYS", "e2b_four")
+	if _, err := parseFlags(nil, io.Discard); err == nil || !strings.Contains(err.Error(), "both SANDBOX_API_KEYS and --api-keys-file") {
+		t.Errorf("API keys in the environment and a file: %v", err)
+	}
+	t.Setenv("SANDBOX_API_KEYS", "")
+	t.Setenv("SANDBOX_ADMIN_KEY_FILE", "")
+	t.Setenv("SANDBOX_API_KEYS_FILE", "")
+
+	// The file's key is checked like SANDBOX_ADMIN_KEY's, and the error names the file, not the key.
+	short := write("short", "too-short\n")
+	if _, err := parseFlags([]string{"--admin-key-file", short}, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "at least 24") || !strings.Contains(err.Error(), short) || strings.Contains(err.Error(), "too-short") {
+		t.Errorf("short admin key file: %v", err)
+	}
+	if _, err := parseFlags([]string{"--admin-key-file", write("empty", "\n")}, io.Discard); err == nil || !strings.Contains(err.Error(), "is empty") {
+		t.Errorf("empty admin key file: %v", err)
+	}
+	if _, err := parseFlags([]string{"--api-keys-file", filepath.Join(dir, "missing")}, io.Discard); err == nil || !strings.Contains(err.Error(), "--api-keys-file") {
+		t.Errorf("missing API keys file: %v", err)
 	}
 }
 

@@ -111,10 +111,10 @@ func assembleKube(ctx context.Context, cfg config, log *slog.Logger, stdout io.W
 		rt.Close()
 		return nil, err
 	}
-	if seed := os.Getenv("SANDBOX_API_KEYS"); seed != "" {
+	if seed := cfg.apiKeys; seed != "" {
 		if err := keys.Seed(splitList(seed)); err != nil {
 			rt.Close()
-			return nil, fmt.Errorf("SANDBOX_API_KEYS: %w", err)
+			return nil, fmt.Errorf("%s: %w", cfg.apiKeysFrom, err)
 		}
 	}
 	firstKey, created, err := keys.EnsureOne()

@@ -111,7 +111,8 @@ type config struct {
 	listen, tlsListen, tlsCert, tlsKey string
 	stateDir, runtime, domain          string
 	envdBin, logLevel, publicURL       string
-	adminKey                           string        // SANDBOX_ADMIN_KEY (never a flag: it would show in ps)
+	adminKey                           string        // SANDBOX_ADMIN_KEY or --admin-key-file (never a flag value: it would show in ps)
+	apiKeys, apiKeysFrom               string        // keys to accept (SANDBOX_API_KEYS or --api-keys-file) and which of them
 	maxTimeout                         time.Duration // longest sandbox lifetime; 0 = no maximum
 	maxPerKey                          int           // running sandboxes per API key; 0 = no limit
 	kube                               kubeFlags
@@ -141,7 +142,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	str(&c.envdBin, "envd-bin", "SANDBOX_ENVD_BIN", defaultEnvdBin(), "envd binary started in every sandbox")
 	str(&c.logLevel, "log-level", "SANDBOX_LOG_LEVEL", "info", "debug, info, warn or error")
 	str(&c.publicURL, "public-url", "SANDBOX_PUBLIC_URL", "", "URL clients use to reach this manager (printed in the quick-start lines); default http://<listen>")
-	var maxTimeout, maxPerKey string
+	var maxTimeout, maxPerKey, adminKeyFile, apiKeysFile string
+	str(&adminKeyFile, "admin-key-file", "SANDBOX_ADMIN_KEY_FILE", "", "file holding the admin key (e.g. a Secret volume's), instead of SANDBOX_ADMIN_KEY; its contents are trimmed")
+	str(&apiKeysFile, "api-keys-file", "SANDBOX_API_KEYS_FILE", "", "file holding API keys to accept (comma- or line-separated), instead of SANDBOX_API_KEYS")
 	str(&maxTimeout, "max-timeout", "SANDBOX_MAX_TIMEOUT", defaultMaxTimeout.String(), "longest sandbox lifetime a request may ask for (create, connect, set timeout), e.g. 1h; 0 means no maximum")
 	str(&maxPerKey, "max-sandboxes-per-key", "SANDBOX_MAX_SANDBOXES_PER_KEY", strconv.Itoa(defaultMaxPerKey), "sandboxes one API key may run at once (more get 429); 0 means no limit")
 	c.kube.register(fs)
@@ -156,8 +159,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.maxPerKey, err = strconv.Atoi(maxPerKey); err != nil || c.maxPerKey < 0 {
 		return c, fmt.Errorf("--max-sandboxes-per-key %q: want a whole number ≥ 0 (0 for no limit)", maxPerKey)
 	}
-	c.adminKey = os.Getenv("SANDBOX_ADMIN_KEY")
-	if err := checkAdminKey(c.adminKey); err != nil {
+	var adminFrom string
+	if c.adminKey, adminFrom, err = envOrFile("SANDBOX_ADMIN_KEY", "--admin-key-file", adminKeyFile); err != nil {
+		return c, err
+	}
+	if adminKeyFile != "" && c.adminKey == "" {
+		return c, fmt.Errorf("--admin-key-file %s is empty", adminKeyFile)
+	}
+	if err := checkAdminKey(c.adminKey, adminFrom); err != nil {
+		return c, err
+	}
+	if c.apiKeys, c.apiKeysFrom, err = envOrFile("SANDBOX_API_KEYS", "--api-keys-file", apiKeysFile); err != nil {
 		return c, err
 	}
 	if c.runtime != "local" && c.runtime != "kube" {
@@ -170,6 +182,23 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		c.tlsListen = ":3443"
 	}
 	return c, nil
+}
+
+// envOrFile is a secret given either in the environment variable env or in the file of flag (path;
+// its contents trimmed), never both; from names where it came from, for messages.
+func envOrFile(env, flag, path string) (value, from string, err error) {
+	value = os.Getenv(env)
+	if path == "" {
+		return value, env, nil
+	}
+	if value != "" {
+		return "", "", fmt.Errorf("both %s and %s (or %s_FILE) are set; set one of them", env, flag, env)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", fmt.Errorf("%s: %w", flag, err)
+	}
+	return strings.TrimSpace(string(data)), flag + " " + path, nil
 }
 
 func defaultStateDir() string {

@@ -1,0 +1,10 @@
+terraform {
+  # 1.9: validations that refer to other variables.
+  required_version = ">= 1.9"
+
+  required_providers {
+    sandbox = {
+      source = "sandboxstack/sandbox"
+    }
+  }
+}
