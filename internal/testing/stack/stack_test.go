@@ -36,7 +36,7 @@ func TestStack(t *testing.T) {
 	if left, err := s.Leftovers(ctx); err != nil || len(left) > 0 {
 		t.Fatalf("a new stack holds %q (%v)", left, err)
 	}
-	_, version := stack.ProviderMirror(t)
+	version := stack.ProviderMirror(t).Version
 
 	tf := stack.NewTerraform(t, t.TempDir())
 	tf.WriteFile("main.tf", fmt.Sprintf(`

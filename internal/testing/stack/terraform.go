@@ -38,7 +38,7 @@ func NewTerraform(t testing.TB, dir string, extraEnv ...string) *Terraform {
 			t.Fatal("terraform is not on PATH: install the terraform CLI (1.11 or later), or set TF_ACC_TERRAFORM_PATH")
 		}
 	}
-	cliConfig, _ := ProviderMirror(t)
+	cliConfig := ProviderMirror(t).ConfigFile
 	home := t.TempDir()
 	log := filepath.Join(t.TempDir(), "terraform.log")
 	env := []string{
