@@ -9,8 +9,11 @@ package stack
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -272,4 +275,20 @@ func (s *Stack) Leftovers(ctx context.Context, keep ...string) ([]string, error)
 		out = append(out, "cluster "+l)
 	}
 	return out, err
+}
+
+// HTTPClient is a client as a user's machine would have one: names resolve through the stack's DNS
+// server (what the cloud DNS fakes hold) and certificates verify against the ACME CA's roots.
+func (s *Stack) HTTPClient() *http.Client {
+	resolver := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, s.DNS.Addr())
+	}}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, Resolver: resolver}
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			DialContext:     dialer.DialContext,
+			TLSClientConfig: &tls.Config{RootCAs: s.ACME.Roots()},
+		},
+	}
 }
