@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/alifake"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/awsfake"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/sdkcheck"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/stack"
@@ -158,6 +160,17 @@ func planIsEmpty(ctx context.Context, t *testing.T, tf *stack.Terraform) {
 // fakes or the cluster.
 func destroyLeavesNothing(ctx context.Context, t *testing.T, s *stack.Stack, tf *stack.Terraform, keep ...string) {
 	t.Helper()
+	// The check sees the deployment before destroy, so that an empty list after it means something.
+	before, err := s.Leftovers(ctx, keep...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, prefix := range []string{"cluster namespace sandbox-system", "cluster namespace sandboxes", "cluster crd ",
+		"cluster clusterrole ", "cluster sandbox "} {
+		if !slices.ContainsFunc(before, func(l string) bool { return strings.HasPrefix(l, prefix) }) {
+			t.Errorf("before destroy, the leftover check sees no %q in:\n%s", prefix, strings.Join(before, "\n"))
+		}
+	}
 	tf.Destroy(ctx)
 	left, err := s.Leftovers(ctx, keep...)
 	if err != nil {
@@ -199,6 +212,28 @@ func TestACSModuleOneApply(t *testing.T) {
 	if len(clusters) != 1 || clusters[0].ID != tf.String(out, "cluster_id") || clusters[0].State != "running" ||
 		clusters[0].VPCID != tf.String(out, "vpc_id") {
 		t.Errorf("cluster_id %s, vpc_id %s; the fake holds the clusters %+v", tf.String(out, "cluster_id"), tf.String(out, "vpc_id"), clusters)
+	}
+	var vswitchIDs []string
+	if err := json.Unmarshal(out["vswitch_ids"].Value, &vswitchIDs); err != nil {
+		t.Fatalf("vswitch_ids = %s: %v", out["vswitch_ids"].Value, err)
+	}
+	var held []string
+	for _, vs := range s.Ali.VSwitches() {
+		if vs.VPCID == tf.String(out, "vpc_id") && vs.CIDR == "10.10.1.0/24" {
+			held = append(held, vs.ID)
+		}
+	}
+	if !slices.Equal(vswitchIDs, held) || len(clusters) != 1 || !slices.Equal(clusters[0].VSwitchIDs, held) {
+		t.Errorf("vswitch_ids = %q; the fake holds %q in the VPC, the cluster uses %+v", vswitchIDs, held, clusters)
+	}
+	if !slices.ContainsFunc(s.Ali.SecurityGroups(), func(g alifake.SecurityGroupInfo) bool {
+		return g.ID == tf.String(out, "security_group_id") && g.VPCID == tf.String(out, "vpc_id")
+	}) {
+		t.Errorf("security_group_id = %s; the fake holds %+v", tf.String(out, "security_group_id"), s.Ali.SecurityGroups())
+	}
+	certs := s.Ali.Certificates()
+	if len(certs) != 1 || strconv.FormatInt(certs[0].ID, 10) != tf.String(out, "cas_certificate_id") || !slices.Contains(certs[0].SANs, "*."+domain) {
+		t.Errorf("cas_certificate_id = %s; the fake holds %+v", tf.String(out, "cas_certificate_id"), certs)
 	}
 	records := s.Ali.Records()
 	if len(records) != 1 || records[0].FQDN != "*."+domain || records[0].Value != tf.String(out, "load_balancer_address") {
