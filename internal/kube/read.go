@@ -173,8 +173,11 @@ func readDeployment(ctx context.Context, d *appsv1.Deployment, m *deploymentMode
 // splitImage splits "registry:5000/a/b:tag" into "registry:5000/a/b" and "tag" (a digest stays with
 // the repository: it is not a tag).
 func splitImage(ref string) (string, string) {
+	if strings.Contains(ref, "@") {
+		return ref, ""
+	}
 	slash := strings.LastIndex(ref, "/")
-	if i := strings.LastIndex(ref, ":"); i > slash && !strings.Contains(ref[i:], "@") {
+	if i := strings.LastIndex(ref, ":"); i > slash {
 		return ref[:i], ref[i+1:]
 	}
 	return ref, ""

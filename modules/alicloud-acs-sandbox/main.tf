@@ -113,7 +113,12 @@ resource "sandbox_manager_deployment" "this" {
   replicas        = var.manager_replicas
   domain          = var.domain
   tls_certificate = local.chain_pem
-  tls_private_key = local.private_key
+  # Write-only: the key goes to the cluster's Secret, not into this resource's state. A new key comes
+  # with a new certificate, whose change applies it.
+  tls_private_key_wo = local.private_key
+
+  resources       = var.manager_resources
+  template_images = var.template_images
 
   service = {
     type                        = "LoadBalancer"

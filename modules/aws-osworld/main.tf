@@ -130,7 +130,12 @@ resource "sandbox_manager_deployment" "this" {
   replicas        = var.manager_replicas
   domain          = var.domain
   tls_certificate = local.chain_pem
-  tls_private_key = local.private_key
+  # Write-only: the key goes to the cluster's Secret, not into this resource's state. A new key comes
+  # with a new certificate, whose change applies it.
+  tls_private_key_wo = local.private_key
+
+  resources       = var.manager_resources
+  template_images = var.template_images
 
   service = {
     type                        = "LoadBalancer"
@@ -148,6 +153,7 @@ resource "sandbox_aws_route53_record" "wildcard" {
   name    = "*.${var.domain}"
   type    = sandbox_manager_deployment.this[0].dns_record_type
   records = [sandbox_manager_deployment.this[0].load_balancer_address]
+  ttl     = var.dns_ttl
 
   lifecycle {
     precondition {

@@ -174,6 +174,17 @@ variable "route53_zone_name" {
   }
 }
 
+variable "dns_ttl" {
+  type        = number
+  description = "TTL in seconds of the wildcard record *.<domain>."
+  default     = 300
+
+  validation {
+    condition     = var.dns_ttl >= 0 && var.dns_ttl <= 2147483647 && floor(var.dns_ttl) == var.dns_ttl
+    error_message = "dns_ttl must be a whole number of seconds, 0 or more."
+  }
+}
+
 variable "kubeconfig" {
   type        = string
   description = "Kubeconfig (YAML text) of an existing Kubernetes cluster (EKS or any other with LoadBalancer Services) to deploy the manager into, with domain and route53_zone_name. For EKS, a kubeconfig with a token (aws eks get-token output) or a static one; the provider does not run exec plugins."
@@ -287,6 +298,27 @@ variable "manager_image_tag" {
   default     = null
 }
 
+variable "manager_resources" {
+  type = object({
+    cpu_request    = optional(string)
+    memory_request = optional(string)
+    cpu_limit      = optional(string)
+    memory_limit   = optional(string)
+  })
+  description = "Requests and limits of each manager container, as Kubernetes quantities (such as 250m, 256Mi); null or a left-out field: the provider's defaults (100m, 128Mi, 1, 512Mi)."
+  default     = null
+}
+
+variable "template_images" {
+  type = object({
+    registry   = optional(string)
+    tag        = optional(string)
+    envd_image = optional(string)
+  })
+  description = "Where the manager finds the templates' images (<registry>/sandbox-<template>:<tag>) and envd's, for a mirror of them; null or a left-out field: the provider's defaults (ghcr.io/sandboxstack, the manager's tag)."
+  default     = null
+}
+
 variable "manager_service_annotations" {
   type        = map(string)
   description = "Annotations of the manager's LoadBalancer Service, such as the load balancer's specification or address type."
@@ -310,7 +342,7 @@ variable "pool_sizes" {
     desktop          = optional(number, 0)
     browser          = optional(number, 0)
   })
-  description = "Warm sandboxes to keep of the code-interpreter, desktop and browser templates, 0 to 100 each (0: no pool)."
+  description = "Warm sandboxes to keep of the code-interpreter, desktop and browser templates, 0 to 100 each (0: no pool). Left out: code_interpreter 1, desktop 0, browser 0."
   default     = {}
 
   validation {

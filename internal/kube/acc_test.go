@@ -1,0 +1,317 @@
+package kube_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/kubeharness"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/kubenode"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	kubenode.RemoveBinaries()
+	os.Exit(code)
+}
+
+// accCluster is a real API server with kube-controller-manager, the load-balancer stand-in and a
+// test node that runs manager pods (the built sandbox-manager for any image .../sandbox-manager:<tag>)
+// and sandbox pods. It starts empty: the resource applies the namespaces, the CRD and the RBAC.
+type accCluster struct {
+	*kubeharness.Cluster
+	kube       kubernetes.Interface
+	dyn        dynamic.Interface
+	node       *kubenode.Agent
+	kubeconfig string // the admin kubeconfig's text
+}
+
+func startCluster(t *testing.T) *accCluster {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 to run it (make test does)")
+	}
+	c := kubeharness.Start(t, kubeharness.Options{NoManifests: true, ControllerManager: true, LoadBalancer: true})
+	kube, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := os.ReadFile(c.Kubeconfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := kubenode.StartTest(t, c.RESTConfig(), kubenode.Config{Programs: kubenode.ManagerPrograms(t)})
+	return &accCluster{Cluster: c, kube: kube, dyn: dyn, node: node, kubeconfig: string(kc)}
+}
+
+// testCA is a CA of the test and a certificate it issued for *.<domain> and <domain>.
+type testCA struct {
+	caPEM, certPEM, keyPEM string
+	pool                   *x509.CertPool
+}
+
+func newTestCA(t *testing.T, domain string) testCA {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sandboxstack test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "*." + domain},
+		DNSNames: []string{"*." + domain, domain}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, key.Public(), caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}))
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM([]byte(caPEM))
+	return testCA{
+		caPEM:   caPEM,
+		certPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		keyPEM:  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})),
+		pool:    pool,
+	}
+}
+
+// heredoc is s as a Terraform heredoc.
+func heredoc(s string) string {
+	return "<<-EOT\n" + strings.TrimRight(s, "\n") + "\nEOT\n"
+}
+
+var (
+	crdGVR         = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	sandboxPoolGVR = schema.GroupVersionResource{Group: "sandbox.sandboxstack.io", Version: "v1alpha1", Resource: "sandboxpools"}
+)
+
+const crdName = "sandboxpools.sandbox.sandboxstack.io"
+
+// checkNothingLeft is a CheckDestroy: the namespaces, the CRD and the cluster-wide RBAC are gone.
+func (c *accCluster) checkNothingLeft(namespaces ...string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		ctx := context.Background()
+		for _, ns := range namespaces {
+			if _, err := c.kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				return fmt.Errorf("namespace %s still exists (err %v)", ns, err)
+			}
+		}
+		if _, err := c.dyn.Resource(crdGVR).Get(ctx, crdName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("CRD %s still exists (err %v)", crdName, err)
+		}
+		crs, err := c.kube.RbacV1().ClusterRoles().List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=sandboxstack"})
+		if err != nil {
+			return err
+		}
+		crbs, err := c.kube.RbacV1().ClusterRoleBindings().List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=sandboxstack"})
+		if err != nil {
+			return err
+		}
+		if len(crs.Items)+len(crbs.Items) > 0 {
+			return fmt.Errorf("%d ClusterRoles and %d ClusterRoleBindings of sandboxstack left", len(crs.Items), len(crbs.Items))
+		}
+		pods, err := c.kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, p := range pods.Items {
+			for _, ns := range namespaces {
+				if p.Namespace == ns {
+					return fmt.Errorf("pod %s/%s left", p.Namespace, p.Name)
+				}
+			}
+		}
+		return nil
+	}
+}
+
+// checkRolledOut checks that the manager Deployment has replicas available pods, all of image.
+func (c *accCluster) checkRolledOut(ns string, replicas int32, image string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		ctx := context.Background()
+		d, err := c.kube.AppsV1().Deployments(ns).Get(ctx, "sandbox-manager", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if d.Status.AvailableReplicas != replicas || d.Status.UpdatedReplicas != replicas || *d.Spec.Replicas != replicas {
+			return fmt.Errorf("Deployment status %+v, want %d available and updated", d.Status, replicas)
+		}
+		pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=sandbox-manager"})
+		if err != nil {
+			return err
+		}
+		running := 0
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp != nil {
+				continue
+			}
+			if p.Status.Phase != corev1.PodRunning || p.Spec.Containers[0].Image != image {
+				return fmt.Errorf("pod %s: phase %s image %s, want Running %s", p.Name, p.Status.Phase, p.Spec.Containers[0].Image, image)
+			}
+			running++
+		}
+		if running != int(replicas) {
+			return fmt.Errorf("%d manager pods run, want %d", running, replicas)
+		}
+		return nil
+	}
+}
+
+// checkPoolFilled waits until the SandboxPool has size ready sandboxes (the manager fills it).
+func (c *accCluster) checkPoolFilled(ns, name string, size int64) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		var last map[string]any
+		err := wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			p, err := c.dyn.Resource(sandboxPoolGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			last, _ = p.Object["status"].(map[string]any)
+			ready, _ := last["ready"].(int64)
+			return ready >= size, nil
+		})
+		if err != nil {
+			return fmt.Errorf("SandboxPool %s/%s did not fill to %d: %v (status %v)", ns, name, size, err, last)
+		}
+		return nil
+	}
+}
+
+// httpsHealth GETs https://api.<domain>/health through the load balancer at ip, trusting ca.
+func httpsHealth(ca testCA, domain, ip string) error {
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DisableKeepAlives: true,
+		TLSClientConfig:   &tls.Config{RootCAs: ca.pool, ServerName: "api." + domain},
+	}}
+	resp, err := client.Get("https://" + ip + ":443/health")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /health: %s %s", resp.Status, body)
+	}
+	return nil
+}
+
+// stepTimer logs how long each step took (from its PreConfig to its Check), for the rollout figures.
+type stepTimer struct {
+	t     *testing.T
+	start time.Time
+}
+
+func (s *stepTimer) begin() { s.start = time.Now() }
+
+func (s *stepTimer) done(what string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		s.t.Logf("TIMING %s: %s", what, time.Since(s.start).Round(10*time.Millisecond))
+		return nil
+	}
+}
+
+// checkNoKeyInPodSpec checks that neither the admin key nor the TLS key is a value in the
+// Deployment's pod spec (they come from Secret volumes).
+func (c *accCluster) checkNoKeyInPodSpec(ns string) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		key := s.RootModule().Resources[resourceName].Primary.Attributes["admin_key"]
+		d, err := c.kube.AppsV1().Deployments(ns).Get(context.Background(), "sandbox-manager", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		spec, err := json.Marshal(d.Spec.Template)
+		if err != nil {
+			return err
+		}
+		if key == "" || strings.Contains(string(spec), key) || strings.Contains(string(spec), "PRIVATE KEY") {
+			return fmt.Errorf("the pod template holds a key (admin key %d chars)", len(key))
+		}
+		return nil
+	}
+}
+
+// checkKillOnePodKeepsServing deletes one manager pod and keeps calling the manager through the load
+// balancer until the Deployment has replaced it: every call succeeds (after at most one retry, for a
+// connection the dying pod cuts).
+func (c *accCluster) checkKillOnePodKeepsServing(ns string, ca testCA, lbIP func() string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		ctx := context.Background()
+		pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: managerLabels})
+		if err != nil {
+			return err
+		}
+		if len(pods.Items) == 0 {
+			return fmt.Errorf("no manager pods")
+		}
+		victim := pods.Items[0]
+		if err := c.kube.CoreV1().Pods(ns).Delete(ctx, victim.Name, metav1.DeleteOptions{}); err != nil {
+			return err
+		}
+		deadline := time.Now().Add(2 * time.Minute)
+		for i := 0; ; i++ {
+			if err := httpsHealth(ca, testDomain, lbIP()); err != nil {
+				if err := httpsHealth(ca, testDomain, lbIP()); err != nil {
+					return fmt.Errorf("call %d after killing pod %s: %v", i, victim.Name, err)
+				}
+			}
+			d, err := c.kube.AppsV1().Deployments(ns).Get(ctx, "sandbox-manager", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if i >= 10 && d.Status.AvailableReplicas == *d.Spec.Replicas {
+				if _, err := c.kube.CoreV1().Pods(ns).Get(ctx, victim.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+					return nil
+				}
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("pod %s was not replaced (status %+v)", victim.Name, d.Status)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}
