@@ -2,19 +2,14 @@ package kube_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +26,8 @@ import (
 
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/kubeharness"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/kubenode"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/sdkcheck"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/testca"
 )
 
 func TestMain(m *testing.M) {
@@ -70,52 +67,6 @@ func startCluster(t *testing.T) *accCluster {
 	}
 	node := kubenode.StartTest(t, c.RESTConfig(), kubenode.Config{Programs: kubenode.ManagerPrograms(t)})
 	return &accCluster{Cluster: c, kube: kube, dyn: dyn, node: node, kubeconfig: string(kc)}
-}
-
-// testCA is a CA of the test and a certificate it issued for *.<domain> and <domain>.
-type testCA struct {
-	caPEM, certPEM, keyPEM string
-	pool                   *x509.CertPool
-}
-
-func newTestCA(t *testing.T, domain string) testCA {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sandboxstack test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "*." + domain},
-		DNSNames: []string{"*." + domain, domain}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, key.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}))
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM([]byte(caPEM))
-	return testCA{
-		caPEM:   caPEM,
-		certPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		keyPEM:  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})),
-		pool:    pool,
-	}
 }
 
 // heredoc is s as a Terraform heredoc.
@@ -223,10 +174,12 @@ func (c *accCluster) checkPoolFilled(ns, name string, size int64) resource.TestC
 }
 
 // httpsHealth GETs https://api.<domain>/health through the load balancer at ip, trusting ca.
-func httpsHealth(ca testCA, domain, ip string) error {
+func httpsHealth(ca *testca.CA, domain, ip string) error {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.CertPEM)
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		DisableKeepAlives: true,
-		TLSClientConfig:   &tls.Config{RootCAs: ca.pool, ServerName: "api." + domain},
+		TLSClientConfig:   &tls.Config{RootCAs: pool, ServerName: "api." + domain},
 	}}
 	resp, err := client.Get("https://" + ip + ":443/health")
 	if err != nil {
@@ -275,10 +228,56 @@ func (c *accCluster) checkNoKeyInPodSpec(ns string) resource.TestCheckFunc {
 	}
 }
 
-// checkKillOnePodKeepsServing deletes one manager pod and keeps calling the manager through the load
-// balancer until the Deployment has replaced it: every call succeeds (after at most one retry, for a
+// sdkUser is a client of the deployment: the unchanged E2B SDK with E2B_DOMAIN and an API key, its
+// names resolved to the load balancer's address, the test CA trusted.
+type sdkUser struct {
+	t         *testing.T
+	ca        *testca.CA
+	apiKey    string
+	lbIP      string
+	sandboxID string // a code-interpreter sandbox kept running
+}
+
+// load takes the load balancer's address and the API key from the state, and checks the outputs.
+func (u *sdkUser) load(s *terraform.State) error {
+	attrs := s.RootModule().Resources[resourceName].Primary.Attributes
+	u.lbIP = attrs["load_balancer_ip"]
+	if u.lbIP == "" || attrs["load_balancer_address"] != u.lbIP || attrs["manager_address"] != u.lbIP+":443" {
+		return fmt.Errorf("load balancer outputs: ip %q address %q manager_address %q", u.lbIP, attrs["load_balancer_address"], attrs["manager_address"])
+	}
+	u.apiKey = s.RootModule().Resources["sandbox_api_key.sdk"].Primary.Attributes["key"]
+	return httpsHealth(u.ca, testDomain, u.lbIP)
+}
+
+func (u *sdkUser) run(opts sdkcheck.Options) (sdkcheck.Result, error) {
+	opts.Domain, opts.APIKey, opts.CAFile, opts.ResolveTo = testDomain, u.apiKey, u.ca.CertFile, u.lbIP
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	started := time.Now()
+	res, err := sdkcheck.Run(ctx, opts)
+	u.t.Logf("TIMING sdkcheck %v: %s", opts.Checks, time.Since(started).Round(10*time.Millisecond))
+	return res, err
+}
+
+// codeInterpreter creates a code-interpreter sandbox, runs the product guide's demo in it, writes and
+// reads a file, and keeps the sandbox for later.
+func (u *sdkUser) codeInterpreter(*terraform.State) error {
+	res, err := u.run(sdkcheck.Options{Checks: []string{sdkcheck.CodeInterpreter}, Keep: true})
+	if err != nil {
+		return err
+	}
+	if !reflect.DeepEqual(res.DemoOutputs, sdkcheck.WantDemoOutputs()) || res.FileContent != sdkcheck.WantFileContent {
+		return fmt.Errorf("code interpreter: outputs %q, file %q", res.DemoOutputs, res.FileContent)
+	}
+	u.sandboxID = res.SandboxID
+	return nil
+}
+
+// checkKillOnePod deletes one manager pod, then uses the SDK at once: it reconnects to the sandbox
+// made before and runs code in it, and creates a new sandbox; meanwhile and until the Deployment has
+// replaced the pod, every call through the load balancer succeeds (after at most one retry, for a
 // connection the dying pod cuts).
-func (c *accCluster) checkKillOnePodKeepsServing(ns string, ca testCA, lbIP func() string) resource.TestCheckFunc {
+func (c *accCluster) checkKillOnePod(ns string, u *sdkUser) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		ctx := context.Background()
 		pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: managerLabels})
@@ -292,10 +291,18 @@ func (c *accCluster) checkKillOnePodKeepsServing(ns string, ca testCA, lbIP func
 		if err := c.kube.CoreV1().Pods(ns).Delete(ctx, victim.Name, metav1.DeleteOptions{}); err != nil {
 			return err
 		}
-		deadline := time.Now().Add(2 * time.Minute)
+		sdkDone := make(chan error, 1)
+		go func() {
+			res, err := u.run(sdkcheck.Options{Checks: []string{sdkcheck.Reconnect, sdkcheck.CodeInterpreter}, SandboxID: u.sandboxID})
+			if err == nil && res.FileContent != sdkcheck.WantFileContent {
+				err = fmt.Errorf("after killing pod %s: file %q", victim.Name, res.FileContent)
+			}
+			sdkDone <- err
+		}()
+		deadline := time.Now().Add(3 * time.Minute)
 		for i := 0; ; i++ {
-			if err := httpsHealth(ca, testDomain, lbIP()); err != nil {
-				if err := httpsHealth(ca, testDomain, lbIP()); err != nil {
+			if err := httpsHealth(u.ca, testDomain, u.lbIP); err != nil {
+				if err := httpsHealth(u.ca, testDomain, u.lbIP); err != nil {
 					return fmt.Errorf("call %d after killing pod %s: %v", i, victim.Name, err)
 				}
 			}
@@ -303,15 +310,15 @@ func (c *accCluster) checkKillOnePodKeepsServing(ns string, ca testCA, lbIP func
 			if err != nil {
 				return err
 			}
-			if i >= 10 && d.Status.AvailableReplicas == *d.Spec.Replicas {
-				if _, err := c.kube.CoreV1().Pods(ns).Get(ctx, victim.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-					return nil
-				}
+			_, err = c.kube.CoreV1().Pods(ns).Get(ctx, victim.Name, metav1.GetOptions{})
+			if i >= 10 && d.Status.AvailableReplicas == *d.Spec.Replicas && apierrors.IsNotFound(err) {
+				break
 			}
 			if time.Now().After(deadline) {
 				return fmt.Errorf("pod %s was not replaced (status %+v)", victim.Name, d.Status)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
+		return <-sdkDone
 	}
 }

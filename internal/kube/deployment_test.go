@@ -10,12 +10,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
-	"github.com/hashicorp/terraform-plugin-testing/statecheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/acctest"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/testca"
 )
 
 const (
@@ -31,13 +30,15 @@ const (
 
 type deploymentConfig struct {
 	kubeconfig string
-	ca         testCA
+	ca         *testca.CA
 	replicas   int
 	imageTag   string // "" leaves the default (the provider's version)
 	image      string // "" leaves the default
 	namespace  string
 	sandboxNS  string
 	create     string // create timeout
+	// clients adds a sandbox_pool and a sandbox_api_key on the manager, through the outputs.
+	clients bool
 }
 
 func (c deploymentConfig) hcl() string {
@@ -77,12 +78,36 @@ resource "sandbox_manager_deployment" "test" {
     delete = "5m"
   }
 }
-`, heredoc(c.kubeconfig), c.namespace, c.sandboxNS, testDomain, c.replicas, extra, heredoc(c.ca.certPEM), heredoc(c.ca.keyPEM), create)
+`, heredoc(c.kubeconfig), c.namespace, c.sandboxNS, testDomain, c.replicas, extra, heredoc(string(c.ca.LeafPEM)), heredoc(string(c.ca.KeyPEM)), create) + c.clientsHCL()
+}
+
+func (c deploymentConfig) clientsHCL() string {
+	if !c.clients {
+		return ""
+	}
+	manager := fmt.Sprintf(`
+  endpoint        = sandbox_manager_deployment.test.manager_endpoint
+  admin_key       = sandbox_manager_deployment.test.admin_key
+  connect_address = sandbox_manager_deployment.test.manager_address
+  ca_certificate  = %s`, heredoc(string(c.ca.CertPEM)))
+	return fmt.Sprintf(`
+resource "sandbox_pool" "sdk" {
+  name     = "sdk-pool"
+  template = "code-interpreter"
+  size     = 1
+%s
+}
+
+resource "sandbox_api_key" "sdk" {
+  name = "sdk"
+%s
+}
+`, manager, manager)
 }
 
 func TestAccManagerDeployment(t *testing.T) {
 	c := startCluster(t)
-	ca := newTestCA(t, testDomain)
+	ca := testca.New(t, "*."+testDomain, testDomain)
 	// The import reads the cluster through KUBECONFIG, as a user's terraform import does.
 	t.Setenv("KUBECONFIG", c.Kubeconfig())
 
@@ -96,18 +121,17 @@ func TestAccManagerDeployment(t *testing.T) {
 			Steps: []resource.TestStep{{
 				Config:      cfg.hcl(),
 				ExpectError: regexp.MustCompile(`(?s)Sandbox Manager Pod Cannot Run.*ErrImagePull.*no-such-image`),
-				Check:       func(*terraform.State) error { return nil },
 			}},
 		})
 		t.Logf("TIMING bad image: diagnostic and destroy after %s", time.Since(started).Round(10*time.Millisecond))
 	})
 
 	t.Run("lifecycle", func(t *testing.T) {
-		cfg := deploymentConfig{kubeconfig: c.kubeconfig, ca: ca, replicas: 2, namespace: managerNS, sandboxNS: sandboxNS}
+		cfg := deploymentConfig{kubeconfig: c.kubeconfig, ca: ca, replicas: 2, namespace: managerNS, sandboxNS: sandboxNS, clients: true}
 		scaled := cfg
 		scaled.replicas, scaled.imageTag = 3, updatedTag
 		timer := &stepTimer{t: t}
-		var lbIP string
+		sdk := &sdkUser{t: t, ca: ca}
 		resource.Test(t, resource.TestCase{
 			ProtoV6ProviderFactories: acctest.Factories(),
 			CheckDestroy:             c.checkNothingLeft(managerNS, sandboxNS),
@@ -116,7 +140,7 @@ func TestAccManagerDeployment(t *testing.T) {
 					PreConfig: timer.begin,
 					Config:    cfg.hcl(),
 					Check: resource.ComposeAggregateTestCheckFunc(
-						timer.done("create → rollout done (2 replicas, load balancer address)"),
+						timer.done("create → rollout done, pool and API key made (2 replicas)"),
 						c.checkRolledOut(managerNS, 2, defaultImage+":"+providerTag),
 						resource.TestCheckResourceAttr(resourceName, "id", managerNS),
 						resource.TestCheckResourceAttr(resourceName, "image_tag", providerTag),
@@ -128,17 +152,11 @@ func TestAccManagerDeployment(t *testing.T) {
 						resource.TestCheckNoResourceAttr(resourceName, "load_balancer_hostname"),
 						resource.TestMatchResourceAttr(resourceName, "admin_key", regexp.MustCompile(`^[0-9a-f]{64}$`)),
 						resource.TestCheckNoResourceAttr(resourceName, "tls_private_key_wo"),
-						func(s *terraform.State) error {
-							attrs := s.RootModule().Resources[resourceName].Primary.Attributes
-							lbIP = attrs["load_balancer_ip"]
-							if lbIP == "" || attrs["load_balancer_address"] != lbIP || attrs["manager_address"] != lbIP+":443" {
-								return fmt.Errorf("load balancer outputs: ip %q address %q manager_address %q",
-									lbIP, attrs["load_balancer_address"], attrs["manager_address"])
-							}
-							return httpsHealth(ca, testDomain, lbIP)
-						},
+						sdk.load,
 						c.checkPoolFilled(sandboxNS, "code-interpreter", 1),
 						c.checkNoKeyInPodSpec(managerNS),
+						// The unchanged SDK with E2B_DOMAIN and an API key only, over HTTPS.
+						sdk.codeInterpreter,
 					),
 				},
 				{
@@ -154,55 +172,71 @@ func TestAccManagerDeployment(t *testing.T) {
 					Config:    scaled.hcl(),
 					ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(resourceName, plancheck.ResourceActionUpdate),
+						plancheck.ExpectResourceAction("sandbox_pool.sdk", plancheck.ResourceActionNoop),
 					}},
 					Check: resource.ComposeAggregateTestCheckFunc(
 						timer.done("update replicas 2→3 and image tag → rollout done"),
 						c.checkRolledOut(managerNS, 3, defaultImage+":"+updatedTag),
 						resource.TestCheckResourceAttr(resourceName, "template_images.tag", updatedTag),
+						// Killing a manager pod does not stop the SDK: a sandbox made before still
+						// answers, and new ones start.
+						c.checkKillOnePod(managerNS, sdk),
 					),
 				},
+			},
+		})
+	})
+
+	t.Run("drift", func(t *testing.T) {
+		cfg := deploymentConfig{kubeconfig: c.kubeconfig, ca: ca, replicas: 1, namespace: "drift-system", sandboxNS: "drift-sandboxes"}
+		timer := &stepTimer{t: t}
+		replicasAre := func(n int64) plancheck.PlanCheck {
+			return plancheck.ExpectKnownValue(resourceName, tfjsonpath.New("replicas"), knownvalue.Int64Exact(n))
+		}
+		resource.Test(t, resource.TestCase{
+			ProtoV6ProviderFactories: acctest.Factories(),
+			CheckDestroy:             c.checkNothingLeft("drift-system", "drift-sandboxes"),
+			Steps: []resource.TestStep{
+				{Config: cfg.hcl(), Check: c.checkRolledOut("drift-system", 1, defaultImage+":"+providerTag)},
 				{
-					// Drift: the Deployment deleted by hand shows in the plan, and the apply restores it.
+					// The Deployment deleted by hand reads as 0 replicas; the apply creates it again.
 					PreConfig: func() {
-						err := c.kube.AppsV1().Deployments(managerNS).Delete(context.Background(), "sandbox-manager", metav1.DeleteOptions{})
-						if err != nil {
+						if err := c.kube.AppsV1().Deployments("drift-system").Delete(context.Background(), "sandbox-manager",
+							metav1.DeleteOptions{}); err != nil {
 							t.Fatal(err)
 						}
 						timer.begin()
 					},
-					Config: scaled.hcl(),
+					Config: cfg.hcl(),
 					ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(resourceName, plancheck.ResourceActionUpdate),
+						plancheck.ExpectResourceAction(resourceName, plancheck.ResourceActionUpdate), replicasAre(1),
 					}},
-					ConfigStateChecks: []statecheck.StateCheck{
-						statecheck.ExpectKnownValue(resourceName, tfjsonpath.New("replicas"), knownvalue.Int64Exact(3)),
-					},
 					Check: resource.ComposeAggregateTestCheckFunc(
-						timer.done("restore a deleted Deployment (3 replicas)"),
-						c.checkRolledOut(managerNS, 3, defaultImage+":"+updatedTag),
-						c.checkKillOnePodKeepsServing(managerNS, ca, func() string { return lbIP }),
+						timer.done("restore a deleted Deployment"),
+						c.checkRolledOut("drift-system", 1, defaultImage+":"+providerTag),
 					),
 				},
 				{
-					// Drift: a replica count changed by hand.
+					// A replica count and an image changed by hand are put back.
 					PreConfig: func() {
 						ctx := context.Background()
-						d, err := c.kube.AppsV1().Deployments(managerNS).Get(ctx, "sandbox-manager", metav1.GetOptions{})
+						d, err := c.kube.AppsV1().Deployments("drift-system").Get(ctx, "sandbox-manager", metav1.GetOptions{})
 						if err != nil {
 							t.Fatal(err)
 						}
-						one := int32(1)
-						d.Spec.Replicas = &one
-						if _, err := c.kube.AppsV1().Deployments(managerNS).Update(ctx, d, metav1.UpdateOptions{}); err != nil {
+						three := int32(3)
+						d.Spec.Replicas = &three
+						d.Spec.Template.Spec.Containers[0].Image = defaultImage + ":by-hand"
+						if _, err := c.kube.AppsV1().Deployments("drift-system").Update(ctx, d, metav1.UpdateOptions{}); err != nil {
 							t.Fatal(err)
 						}
 					},
-					Config: scaled.hcl(),
+					Config: cfg.hcl(),
 					ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-						plancheck.ExpectResourceAction(resourceName, plancheck.ResourceActionUpdate),
-						plancheck.ExpectKnownValue(resourceName, tfjsonpath.New("replicas"), knownvalue.Int64Exact(3)),
+						plancheck.ExpectResourceAction(resourceName, plancheck.ResourceActionUpdate), replicasAre(1),
+						plancheck.ExpectKnownValue(resourceName, tfjsonpath.New("image_tag"), knownvalue.StringExact(providerTag)),
 					}},
-					Check: c.checkRolledOut(managerNS, 3, defaultImage+":"+updatedTag),
+					Check: c.checkRolledOut("drift-system", 1, defaultImage+":"+providerTag),
 				},
 			},
 		})

@@ -234,6 +234,16 @@ func ownedAnnotations(fields []metav1.ManagedFieldsEntry) map[string]bool {
 	return owned
 }
 
+// appliedByUs reports whether deploy.FieldManager applied the object.
+func appliedByUs(fields []metav1.ManagedFieldsEntry) bool {
+	for _, f := range fields {
+		if f.Manager == deploy.FieldManager && f.Operation == metav1.ManagedFieldsOperationApply {
+			return true
+		}
+	}
+	return false
+}
+
 // readPools reads the state's pools back (a deleted one leaves the list; the next apply creates it
 // again); an import finds the SandboxPools this provider applied.
 func (r *deploymentResource) readPools(ctx context.Context, s *session, m *deploymentModel, importing bool, diags *diag.Diagnostics) {
@@ -245,12 +255,15 @@ func (r *deploymentResource) readPools(ctx context.Context, s *session, m *deplo
 	}
 	var out []poolModel
 	if importing {
-		list, err := res.List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=" + deploy.FieldManager})
+		list, err := res.List(ctx, metav1.ListOptions{})
 		if err != nil {
 			diags.AddError("Error reading sandbox pools", fmt.Sprintf("While listing the SandboxPools in %s: %v", ns, err))
 			return
 		}
 		for _, p := range list.Items {
+			if !appliedByUs(p.GetManagedFields()) {
+				continue // a pool of the manager's admin API (sandbox_pool)
+			}
 			tmpl, _, _ := unstructuredString(p.Object, "spec", "template")
 			size, _, _ := unstructuredInt(p.Object, "spec", "size")
 			name := types.StringValue(p.GetName())

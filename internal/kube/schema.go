@@ -76,7 +76,8 @@ func (r *deploymentResource) Schema(ctx context.Context, _ resource.SchemaReques
 				Optional:  true,
 				Sensitive: true,
 				MarkdownDescription: "A kubeconfig (YAML text, its current context) of the cluster, such as " +
-					"`sandbox_alicloud_acs_cluster`'s `kubeconfig`. Conflicts with `host`.",
+					"`sandbox_alicloud_acs_cluster`'s `kubeconfig`. Conflicts with `host`. With neither `kubeconfig` nor " +
+					"`host`, the kubeconfig files named by the `KUBECONFIG` environment variable are used.",
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"host": schema.StringAttribute{

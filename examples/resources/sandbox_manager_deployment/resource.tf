@@ -28,11 +28,12 @@ resource "sandbox_alicloud_dns_record" "wildcard" {
 
 # More pools, through the manager's admin API, reachable before the DNS record has spread.
 resource "sandbox_pool" "desktop" {
-  name      = "desktop"
-  template  = "desktop"
-  size      = 1
-  endpoint  = sandbox_manager_deployment.this.manager_endpoint
-  admin_key = sandbox_manager_deployment.this.admin_key
+  name            = "desktop"
+  template        = "desktop"
+  size            = 1
+  endpoint        = sandbox_manager_deployment.this.manager_endpoint
+  admin_key       = sandbox_manager_deployment.this.admin_key
+  connect_address = sandbox_manager_deployment.this.manager_address
 }
 
 output "e2b_domain" {
