@@ -139,13 +139,6 @@ func (s *Stack) ProviderConfig() string {
 		s.Ali.URL(alifake.Alidns), s.Ali.URL(alifake.CAS))
 }
 
-// TrustPEM is what a configuration is told to trust in addition to the system's roots, as it would be
-// told to trust a staging ACME CA: the root the CA issues under (the manager's certificate chains to
-// it) and the certificate of the CA's own HTTPS server (its ACME directory).
-func (s *Stack) TrustPEM() string {
-	return string(s.ACME.RootPEM()) + string(s.ACME.ServerCAPEM())
-}
-
 // CAFile is a file with the root the ACME CA issues under, for clients in other processes (an SDK's
 // NODE_EXTRA_CA_CERTS).
 func (s *Stack) CAFile(t testing.TB) string {

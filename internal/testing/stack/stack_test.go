@@ -54,7 +54,7 @@ terraform {
 
 locals {
   acme_directory = %q
-  trust          = %q
+  acme_tls_ca    = %q
   resolvers      = [%q]
 }
 
@@ -67,7 +67,7 @@ resource "sandbox_alicloud_dns_record" "sandboxes" {
 
 resource "sandbox_acme_certificate" "sandboxes" {
   directory_url       = local.acme_directory
-  ca_certificates_pem = local.trust
+  ca_certificates_pem = local.acme_tls_ca
   account_email       = "ops@ali.test"
   names               = ["*.sbx.ali.test", "sbx.ali.test"]
   dns_challenge {
@@ -82,7 +82,7 @@ resource "sandbox_acme_certificate" "sandboxes" {
 output "certificate" {
   value = sandbox_acme_certificate.sandboxes.certificate_pem
 }
-`, version, s.ProviderConfig(), s.ACME.DirectoryURL(), s.TrustPEM(), s.DNS.Addr()))
+`, version, s.ProviderConfig(), s.ACME.DirectoryURL(), string(s.ACME.ServerCAPEM()), s.DNS.Addr()))
 	tf.Init(ctx)
 	tf.Apply(ctx)
 

@@ -27,9 +27,8 @@ type Terraform struct {
 	log string
 }
 
-// NewTerraform prepares a runner for the root module in dir; extraEnv ("NAME=value") is added to its
-// environment.
-func NewTerraform(t testing.TB, dir string, extraEnv ...string) *Terraform {
+// NewTerraform prepares a runner for the root module in dir.
+func NewTerraform(t testing.TB, dir string) *Terraform {
 	t.Helper()
 	bin := os.Getenv("TF_ACC_TERRAFORM_PATH")
 	if bin == "" {
@@ -52,11 +51,8 @@ func NewTerraform(t testing.TB, dir string, extraEnv ...string) *Terraform {
 		"TF_LOG_PROVIDER=DEBUG",
 		"TF_LOG_PATH=" + log,
 	}
-	return &Terraform{t: t, bin: bin, dir: dir, env: append(env, extraEnv...), log: log}
+	return &Terraform{t: t, bin: bin, dir: dir, env: env, log: log}
 }
-
-// Dir is the root module's directory.
-func (tf *Terraform) Dir() string { return tf.dir }
 
 // run runs one terraform command and returns its stdout and exit code; codes other than those in ok
 // fail the test.
@@ -166,11 +162,4 @@ func (tf *Terraform) WriteFile(name, content string) {
 	if err := os.WriteFile(filepath.Join(tf.dir, name), []byte(content), 0o600); err != nil {
 		tf.t.Fatal(err)
 	}
-}
-
-// State lists the resource addresses in the state (terraform state list).
-func (tf *Terraform) State(ctx context.Context) []string {
-	tf.t.Helper()
-	out, _ := tf.run(ctx, []int{0}, "state", "list")
-	return strings.Fields(out)
 }

@@ -152,18 +152,6 @@ func parseRR(name string, t uint16, value string) (dns.RR, error) {
 	return rr, nil
 }
 
-// Records returns the values the server holds for a name and type, in presentation form (for tests'
-// assertions).
-func (s *Server) Records(fqdn, rtype string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, rr := range s.sets[dns.CanonicalName(fqdn)][dns.StringToType[strings.ToUpper(rtype)]] {
-		out = append(out, strings.TrimPrefix(rr.String(), rr.Header().String()))
-	}
-	return out
-}
-
 // ServeDNS answers one query.
 func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	m := new(dns.Msg)
