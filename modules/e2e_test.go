@@ -23,6 +23,7 @@ import (
 
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/alifake"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/awsfake"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/kubenode"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/sdkcheck"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/stack"
 )
@@ -42,6 +43,7 @@ var sdkChecks = []string{sdkcheck.CodeInterpreter, sdkcheck.Desktop, sdkcheck.Br
 func TestMain(m *testing.M) {
 	code := m.Run()
 	stack.RemoveProviderMirror()
+	kubenode.RemoveBinaries()
 	os.Exit(code)
 }
 

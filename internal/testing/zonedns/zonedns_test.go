@@ -5,6 +5,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,27 @@ import (
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/awsfake"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/zonedns"
 )
+
+// sinkErrors collects what a sink reports, from the fakes' request goroutines.
+type sinkErrors struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (e *sinkErrors) add(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.errs = append(e.errs, err)
+}
+
+func (e *sinkErrors) check(t *testing.T) {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.errs) > 0 {
+		t.Fatalf("sink errors: %v", e.errs)
+	}
+}
 
 func start(t *testing.T) *zonedns.Server {
 	t.Helper()
@@ -108,8 +130,8 @@ func TestAnswers(t *testing.T) {
 
 func TestRoute53Sink(t *testing.T) {
 	s := start(t)
-	var sinkErrs []error
-	f := awsfake.StartTest(t, awsfake.Options{RecordSink: s.Route53Sink(func(err error) { sinkErrs = append(sinkErrs, err) })})
+	var sinkErrs sinkErrors
+	f := awsfake.StartTest(t, awsfake.Options{RecordSink: s.Route53Sink(sinkErrs.add)})
 	key, secret := f.Credentials()
 	r53 := route53.New(route53.Options{Region: f.Region(), BaseEndpoint: aws.String(f.Route53URL()),
 		Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")})
@@ -139,16 +161,13 @@ func TestRoute53Sink(t *testing.T) {
 	}
 	change(r53types.ChangeActionDelete, `*.sbx.example.test`, "A", "127.8.0.9")
 	expect(t, s, "api.sbx.example.test", dns.TypeA, "NXDOMAIN")
-	if len(sinkErrs) > 0 {
-		t.Fatalf("sink errors: %v", sinkErrs)
-	}
+	sinkErrs.check(t)
 }
 
 func TestAlidnsSink(t *testing.T) {
 	s := start(t)
-	var sinkErrs []error
-	f := alifake.New(t, alifake.Options{Domains: []string{"example.test"},
-		RecordSink: s.AlidnsSink(func(err error) { sinkErrs = append(sinkErrs, err) })})
+	var sinkErrs sinkErrors
+	f := alifake.New(t, alifake.Options{Domains: []string{"example.test"}, RecordSink: s.AlidnsSink(sinkErrs.add)})
 	ak, sk := f.Credentials()
 	conns, err := alicloud.ConnsFor(context.Background(), &framework.ProviderData{Alibaba: framework.AlibabaSettings{
 		Region: f.Region(), AccessKey: ak, SecretKey: sk, Endpoints: framework.AlibabaEndpoints{Alidns: f.URL(alifake.Alidns)}}})
@@ -177,9 +196,7 @@ func TestAlidnsSink(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(t, s, "api.sbx.example.test", dns.TypeA, "NXDOMAIN")
-	if len(sinkErrs) > 0 {
-		t.Fatalf("sink errors: %v", sinkErrs)
-	}
+	sinkErrs.check(t)
 	// The address resolves through Go's resolver pointed at the server, as a client would use it.
 	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, s.Addr())
@@ -189,4 +206,23 @@ func TestAlidnsSink(t *testing.T) {
 	if err != nil || !slices.Equal(addrs, []string{"127.8.0.8"}) {
 		t.Fatalf("LookupHost = %v, %v", addrs, err)
 	}
+}
+
+// What the server cannot serve as the fake holds it is reported, not published half-right.
+func TestSinksReportWhatTheyCannotServe(t *testing.T) {
+	s := start(t)
+	var errs sinkErrors
+	s.AlidnsSink(errs.add).RecordSetChanged("x.example.test", "MX", []string{"mail.example.test"})
+	s.Route53Sink(errs.add).RecordSetChanged(awsfake.RecordChange{Set: awsfake.RecordSet{Name: "lb.example.test.", Type: "A",
+		Alias: &awsfake.AliasTarget{HostedZoneID: "Z35SXDOTRQ7X7K", DNSName: "elb.example.test."}}})
+	s.Route53Sink(errs.add).RecordSetChanged(awsfake.RecordChange{Set: awsfake.RecordSet{Name: "w.example.test.", Type: "A",
+		Values: []string{"192.0.2.1"}, SetIdentifier: "blue"}})
+	errs.mu.Lock()
+	n := len(errs.errs)
+	errs.mu.Unlock()
+	if n != 3 {
+		t.Errorf("%d errors reported, want 3: %v", n, errs.errs)
+	}
+	expect(t, s, "x.example.test", dns.TypeMX, "NXDOMAIN")
+	expect(t, s, "lb.example.test", dns.TypeA, "NXDOMAIN")
 }
