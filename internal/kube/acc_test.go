@@ -16,7 +16,9 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -67,6 +69,32 @@ func startCluster(t *testing.T) *accCluster {
 	}
 	node := kubenode.StartTest(t, c.RESTConfig(), kubenode.Config{Programs: kubenode.ManagerPrograms(t)})
 	return &accCluster{Cluster: c, kube: kube, dyn: dyn, node: node, kubeconfig: string(kc)}
+}
+
+// tokenConnection is the host, cluster_ca_certificate and token of a cluster-admin service account,
+// for the connection without a kubeconfig.
+func (c *accCluster) tokenConnection(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	const ns, name = "kube-system", "terraform-admin"
+	if _, err := c.kube.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}},
+		metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.kube.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: ns, Name: name}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.kube.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := c.RESTConfig()
+	return fmt.Sprintf("  host                   = %q\n  cluster_ca_certificate = %s  token                  = %q\n",
+		cfg.Host, heredoc(string(cfg.CAData)), tok.Status.Token)
 }
 
 // heredoc is s as a Terraform heredoc.

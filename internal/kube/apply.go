@@ -199,15 +199,6 @@ func (a *Applier) waitGone(ctx context.Context, refs []Ref) error {
 	})
 }
 
-// Get reads the object ref names; a NotFound API error when it does not exist.
-func (a *Applier) Get(ctx context.Context, ref Ref) (*unstructured.Unstructured, error) {
-	res, err := a.resource(ctx, ref, 0)
-	if err != nil {
-		return nil, err
-	}
-	return res.Get(ctx, ref.Name, metav1.GetOptions{})
-}
-
 func (a *Applier) log(msg string, kv ...any) {
 	if a.Log != nil {
 		a.Log(msg, kv...)

@@ -30,6 +30,7 @@ const (
 
 type deploymentConfig struct {
 	kubeconfig string
+	connection string // host, cluster_ca_certificate and token instead of the kubeconfig
 	ca         *testca.CA
 	replicas   int
 	imageTag   string // "" leaves the default (the provider's version)
@@ -53,9 +54,13 @@ func (c deploymentConfig) hcl() string {
 	if create == "" {
 		create = "5m"
 	}
+	connection := c.connection
+	if connection == "" {
+		connection = "  kubeconfig = " + heredoc(c.kubeconfig)
+	}
 	return fmt.Sprintf(`
 resource "sandbox_manager_deployment" "test" {
-  kubeconfig        = %s
+%s
   namespace         = %q
   sandbox_namespace = %q
   domain            = %q
@@ -78,7 +83,7 @@ resource "sandbox_manager_deployment" "test" {
     delete = "5m"
   }
 }
-`, heredoc(c.kubeconfig), c.namespace, c.sandboxNS, testDomain, c.replicas, extra, heredoc(string(c.ca.LeafPEM)), heredoc(string(c.ca.KeyPEM)), create) + c.clientsHCL()
+`, connection, c.namespace, c.sandboxNS, testDomain, c.replicas, extra, heredoc(string(c.ca.LeafPEM)), heredoc(string(c.ca.KeyPEM)), create) + c.clientsHCL()
 }
 
 func (c deploymentConfig) clientsHCL() string {
@@ -188,7 +193,8 @@ func TestAccManagerDeployment(t *testing.T) {
 	})
 
 	t.Run("drift", func(t *testing.T) {
-		cfg := deploymentConfig{kubeconfig: c.kubeconfig, ca: ca, replicas: 1, namespace: "drift-system", sandboxNS: "drift-sandboxes"}
+		// This deployment reaches the cluster with host, CA and a service account token.
+		cfg := deploymentConfig{connection: c.tokenConnection(t), ca: ca, replicas: 1, namespace: "drift-system", sandboxNS: "drift-sandboxes"}
 		timer := &stepTimer{t: t}
 		replicasAre := func(n int64) plancheck.PlanCheck {
 			return plancheck.ExpectKnownValue(resourceName, tfjsonpath.New("replicas"), knownvalue.Int64Exact(n))

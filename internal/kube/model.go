@@ -164,6 +164,6 @@ func secretRef(namespace, name string) Ref {
 	return r
 }
 
-func objectValue(types map[string]attr.Type, values map[string]attr.Value) types.Object {
-	return basetypes.NewObjectValueMust(types, values)
+func objectValue(attrTypes map[string]attr.Type, values map[string]attr.Value) types.Object {
+	return basetypes.NewObjectValueMust(attrTypes, values)
 }

@@ -78,7 +78,7 @@ func (r *deploymentResource) Read(ctx context.Context, req resource.ReadRequest,
 	svc, err := kube.CoreV1().Services(ns).Get(ctx, deploy.ManagerName, getOptions)
 	switch {
 	case apierrors.IsNotFound(err):
-		state.setAddress(Address{})
+		svc = nil
 	case err != nil:
 		framework.AddError(&resp.Diagnostics, op, err)
 		return
@@ -222,7 +222,7 @@ func ownedAnnotations(fields []metav1.ManagedFieldsEntry) map[string]bool {
 				Annotations map[string]json.RawMessage `json:"f:annotations"`
 			} `json:"f:metadata"`
 		}
-		if json.Unmarshal(f.FieldsV1.Raw, &tree) != nil {
+		if json.Unmarshal(f.FieldsV1.GetRawBytes(), &tree) != nil {
 			continue
 		}
 		for k := range tree.Metadata.Annotations {
@@ -290,12 +290,9 @@ func (r *deploymentResource) readPools(ctx context.Context, s *session, m *deplo
 			size, _, _ := unstructuredInt(obj.Object, "spec", "size")
 			out = append(out, poolModel{Name: p.Name, Template: types.StringValue(tmpl), Size: types.Int64Value(size)})
 		}
-		if m.Pools.IsNull() && len(out) == 0 {
-			return
-		}
 	}
 	if len(out) == 0 && m.Pools.IsNull() {
-		return
+		return // no pools configured, none found
 	}
 	list, d := types.ListValueFrom(ctx, types.ObjectType{AttrTypes: poolAttrTypes}, out)
 	diags.Append(d...)

@@ -226,6 +226,13 @@ func (r *deploymentResource) apply(ctx context.Context, s *session, plan, config
 	}
 	started := time.Now()
 	if err := s.applier.Apply(ctx, objs); err != nil {
+		if prior == nil {
+			// Some objects may exist already: keep the deployment in the state (tainted), so that
+			// the next apply or a destroy removes them.
+			plan.setAddress(Address{})
+			plan.TLSPrivateKeyWO = types.StringNull()
+			diags.Append(state.Set(ctx, plan)...)
+		}
 		framework.AddError(diags, op, err)
 		return
 	}

@@ -105,7 +105,7 @@ func (r *Rollout) Wait(ctx context.Context) (Address, error) {
 		}
 		done, progress := deploymentDone(d)
 		if !done && deadlineExceeded(d) {
-			return fmt.Errorf("Deployment %s/%s exceeded its progress deadline: %s", r.Namespace, r.Name, progress)
+			return fmt.Errorf("the Deployment %s/%s exceeded its progress deadline: %s", r.Namespace, r.Name, progress)
 		}
 		var problems []*PodError
 		if !done {

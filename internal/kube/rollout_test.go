@@ -148,10 +148,10 @@ func TestSplitImage(t *testing.T) {
 
 func TestOwnedAnnotations(t *testing.T) {
 	fields := []metav1.ManagedFieldsEntry{
-		{Manager: "sandboxstack", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{
-			Raw: []byte(`{"f:metadata":{"f:annotations":{"f:a.example/x":{}},"f:labels":{"f:l":{}}},"f:spec":{}}`)}},
-		{Manager: "cloud-controller", Operation: metav1.ManagedFieldsOperationUpdate, FieldsV1: &metav1.FieldsV1{
-			Raw: []byte(`{"f:metadata":{"f:annotations":{"f:cloud/id":{}}}}`)}},
+		{Manager: "sandboxstack", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: metav1.NewFieldsV1(
+			`{"f:metadata":{"f:annotations":{"f:a.example/x":{}},"f:labels":{"f:l":{}}},"f:spec":{}}`)},
+		{Manager: "cloud-controller", Operation: metav1.ManagedFieldsOperationUpdate, FieldsV1: metav1.NewFieldsV1(
+			`{"f:metadata":{"f:annotations":{"f:cloud/id":{}}}}`)},
 	}
 	got := ownedAnnotations(fields)
 	if len(got) != 1 || !got["a.example/x"] {

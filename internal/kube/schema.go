@@ -49,6 +49,9 @@ var (
 func (r *deploymentResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	dnsLabelValidator := stringvalidator.RegexMatches(dnsLabel, "must be a namespace name: lowercase letters, digits and '-', at most 63 characters")
+	// The deployment owns its namespaces (destroy deletes them), so they cannot be the cluster's own.
+	ownNamespace := []validator.String{dnsLabelValidator,
+		stringvalidator.NoneOf("default", "kube-system", "kube-public", "kube-node-lease")}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The sandbox manager deployed into a Kubernetes cluster (any cluster: ACS, EKS, kind): its " +
 			"namespaces, the `SandboxPool` CRD, a service account with least-privilege RBAC, the NetworkPolicies that " +
@@ -98,17 +101,17 @@ func (r *deploymentResource) Schema(ctx context.Context, _ resource.SchemaReques
 				Optional:            true,
 				Computed:            true,
 				Default:             stringdefault.StaticString(deploy.DefaultNamespace),
-				MarkdownDescription: "Namespace of the manager (default `" + deploy.DefaultNamespace + "`). Changing it replaces the deployment.",
+				MarkdownDescription: "Namespace of the manager (default `" + deploy.DefaultNamespace + "`). Changing it replaces the deployment. Destroy deletes it.",
 				PlanModifiers:       replace,
-				Validators:          []validator.String{dnsLabelValidator},
+				Validators:          ownNamespace,
 			},
 			"sandbox_namespace": schema.StringAttribute{
 				Optional:            true,
 				Computed:            true,
 				Default:             stringdefault.StaticString(deploy.DefaultSandboxNamespace),
-				MarkdownDescription: "Namespace the sandboxes run in (default `" + deploy.DefaultSandboxNamespace + "`), locked down by NetworkPolicies and Pod Security `baseline`. Changing it replaces the deployment.",
+				MarkdownDescription: "Namespace the sandboxes run in (default `" + deploy.DefaultSandboxNamespace + "`), locked down by NetworkPolicies and Pod Security `baseline`. Changing it replaces the deployment. Destroy deletes it.",
 				PlanModifiers:       replace,
-				Validators:          []validator.String{dnsLabelValidator},
+				Validators:          ownNamespace,
 			},
 			"image": schema.StringAttribute{
 				Optional:            true,

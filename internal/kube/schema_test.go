@@ -66,6 +66,9 @@ func TestConfigValidation(t *testing.T) {
 			step(`  tls_certificate    = `+heredoc(string(ca.LeafPEM))+`
   tls_private_key_wo = `+heredoc(string(other.KeyPEM)), `Invalid TLS Certificate or Key`),
 			step(`  replicas = 0`, `replicas`),
+			step(`  namespace = "default"`, `(?s)namespace.*default`),
+			step(`  namespace = "sbx"
+  sandbox_namespace = "sbx"`, `Sandbox Namespace Is the Manager's`),
 			step(`  service = { type = "Ingress" }`, `service.type`),
 			step(`  resources = { cpu_limit = "lots" }`, `Invalid Quantity`),
 			step(`  image = "ghcr.io/sandboxstack/sandbox-manager:1.0"`, `image repository without a tag`),

@@ -75,6 +75,12 @@ func (r *deploymentResource) ValidateConfig(ctx context.Context, req resource.Va
 				fmt.Sprintf("tls_certificate and %s are not a PEM certificate chain and its private key: %v.", keyAttr, err))
 		}
 	}
+	if ns, sns := m.Namespace, m.SandboxNamespace; !ns.IsUnknown() && !sns.IsUnknown() &&
+		ns.ValueString() == sns.ValueString() && !ns.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("sandbox_namespace"), "Sandbox Namespace Is the Manager's",
+			"namespace and sandbox_namespace are both "+ns.String()+": the sandboxes need a namespace of their own (its "+
+				"NetworkPolicies and Pod Security level are theirs).")
+	}
 	if !m.TLSPrivateKeyWOVersion.IsNull() && m.TLSPrivateKeyWO.IsNull() {
 		resp.Diagnostics.AddAttributeWarning(path.Root("tls_private_key_wo_version"), "Version Without Write-Only Key",
 			"tls_private_key_wo_version has an effect only with tls_private_key_wo.")
