@@ -6,7 +6,7 @@
 // DNS-01 validation really goes over the wire: Pebble's VA asks the harness's DNS server (over TCP)
 // for the TXT records of _acme-challenge.<name>, and the records are whatever was published through
 // PublishTXT, SetRecordSet (the RecordSink the cloud DNS fakes call on every change) or the other
-// Publish methods.
+// Publish methods, unless Options.Resolver names another DNS server for it to ask.
 //
 // Two pieces of process-wide state in the libraries are handled here so that harnesses do not leak
 // into each other:
@@ -98,6 +98,11 @@ type Options struct {
 	// The DNS server uses the same port for UDP and TCP.
 	ACMEAddr, ManagementAddr, DNSAddr string
 
+	// Resolver is the DNS server ("host:port", answering over TCP) that the CA's DNS-01 validation
+	// asks instead of the harness's own, e.g. one that serves a cloud DNS fake's whole zone. The
+	// harness's own server still runs, and answers what is published on it, but the CA does not ask it.
+	Resolver string
+
 	// Log receives Pebble's and challtestsrv's logs. Nil discards them.
 	Log io.Writer
 }
@@ -173,7 +178,11 @@ func Start(opts Options) (_ *Harness, err error) {
 
 	h.store = db.NewMemoryStore()
 	h.ca = ca.New(pebbleLog, h.store, "", keyAlg, opts.AlternateRoots, chainLength, profiles)
-	front, err := newFrontEnd(opts, pebbleLog, h.store, h.ca, h.dnsAddr, retryAfter)
+	resolver := h.dnsAddr
+	if opts.Resolver != "" {
+		resolver = opts.Resolver
+	}
+	front, err := newFrontEnd(opts, pebbleLog, h.store, h.ca, resolver, retryAfter)
 	if err != nil {
 		return nil, err
 	}
