@@ -49,6 +49,30 @@ async function healthStatus(port) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
+// A bare envd runs commands as login shells of this host's users, so they read this host's profile. Where
+// root's profile runs `pyenv init` (as on our CI machines), each login shell takes pyenv's rehash lock and
+// frees it from an EXIT trap. The suite SIGKILLs process groups (timeoutMs, kill, PTY kill), and a shell
+// killed while it holds the lock leaves the lock behind: every later login shell then waits 60 s for it and
+// every command test in debug mode times out. A sandbox never sees this (it has a home of its own), so the
+// harness removes such a leftover lock before and after each envd, unless a rehash is running right now.
+function clearStaleRehashLock() {
+  const lock = path.join(process.env.PYENV_ROOT ?? path.join(os.homedir(), '.pyenv'), 'shims', '.pyenv-shim')
+  if (!fs.existsSync(lock) || rehashRunning()) return
+  fs.rmSync(lock, { force: true })
+}
+
+function rehashRunning() {
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(pid)) continue
+    try {
+      if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('pyenv-rehash')) return true
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return false
+}
+
 /**
  * Starts envd and waits until GET /health answers 204.
  *
@@ -65,6 +89,7 @@ export async function startEnvd({ port = ENVD_PORT, token, defaultUser, workdir 
   if ((await healthStatus(port)) !== undefined) {
     throw new Error(`something already answers on port ${port} (a leftover envd?): stop it first, the suite must test the binary at ${bin}`)
   }
+  clearStaleRehashLock()
   const args = ['--listen', `127.0.0.1:${port}`]
   if (defaultUser) args.push('--default-user', defaultUser)
   if (workdir) args.push('--workdir', workdir)
@@ -136,6 +161,7 @@ export async function startEnvd({ port = ENVD_PORT, token, defaultUser, workdir 
         child.kill('SIGKILL')
         await exitPromise
       }
+      clearStaleRehashLock()
     },
   }
 }
