@@ -56,7 +56,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 // every command test in debug mode times out. A sandbox never sees this (it has a home of its own), so the
 // harness removes such a leftover lock before and after each envd, unless a rehash is running right now.
 function clearStaleRehashLock() {
-  const lock = path.join(process.env.PYENV_ROOT ?? path.join(os.homedir(), '.pyenv'), 'shims', '.pyenv-shim')
+  // The profile puts pyenv under the home in the password database (envd's HOME for root), whatever this
+  // process's own HOME or PYENV_ROOT say.
+  const lock = path.join(os.userInfo().homedir, '.pyenv', 'shims', '.pyenv-shim')
   if (!fs.existsSync(lock) || rehashRunning()) return
   fs.rmSync(lock, { force: true })
 }
