@@ -3,6 +3,7 @@ package process
 import (
 	"errors"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -62,8 +63,12 @@ func TestStartEnvAndCwd(t *testing.T) {
 		Stdin: ptr(false),
 	}))
 	wantEnd(t, o, 0, "exit status 0", nil)
-	home, _ := os.UserHomeDir()
-	want := "bar true root " + home + "\n" + dir + "\n"
+	// envd takes HOME from the password database, as a login does, not from its own environment.
+	root, err := user.Lookup("root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "bar true root " + root.HomeDir + "\n" + dir + "\n"
 	if o.stdout.String() != want {
 		t.Errorf("stdout %q, want %q", o.stdout.String(), want)
 	}
