@@ -49,6 +49,20 @@ async function healthStatus(port) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
+/**
+ * Whether `exited` (a child's exit promise) settles within ms. The timer is cleared when it does: a
+ * pending timer keeps the test file's process alive, and node --test waits for that process to end.
+ */
+export async function exitsWithin(exited, ms) {
+  let timer
+  const timedOut = new Promise((r) => { timer = setTimeout(() => r(false), ms) })
+  try {
+    return await Promise.race([exited.then(() => true), timedOut])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 // A bare envd runs commands as login shells of this host's users, so they read this host's profile. Where
 // root's profile runs `pyenv init` (as on our CI machines), each login shell takes pyenv's rehash lock and
 // frees it from an EXIT trap. The suite SIGKILLs process groups (timeoutMs, kill, PTY kill), and a shell
@@ -158,7 +172,7 @@ export async function startEnvd({ port = ENVD_PORT, token, defaultUser, workdir 
       if (exited) return
       stopping = true
       child.kill('SIGTERM')
-      const killed = await Promise.race([exitPromise.then(() => true), sleep(5000).then(() => false)])
+      const killed = await exitsWithin(exitPromise, 5000)
       if (!killed) {
         child.kill('SIGKILL')
         await exitPromise

@@ -10,7 +10,7 @@ import path from 'node:path'
 import readline from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
-import { envdBinary } from './envd.js'
+import { envdBinary, exitsWithin } from './envd.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 
@@ -91,7 +91,7 @@ export async function startKubeEnv() {
       if (!exited) {
         child.stdin.end()
         child.kill('SIGTERM')
-        const done = await Promise.race([exitPromise.then(() => true), new Promise((r) => setTimeout(() => r(false), 60_000))])
+        const done = await exitsWithin(exitPromise, 60_000)
         if (!done) {
           child.kill('SIGKILL')
           await exitPromise

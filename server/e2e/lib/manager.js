@@ -6,7 +6,7 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 
-import { envdBinary, freePort } from './envd.js'
+import { envdBinary, exitsWithin, freePort } from './envd.js'
 import { startKubeEnv } from './kube.js'
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -176,7 +176,7 @@ export async function startManager({ port, stateDir, apiKey, adminKey, domain, r
     mgr.stopping = true
     mgr.child.kill(signal)
     if (signal === 'SIGKILL') return await mgr.exitPromise
-    const done = await Promise.race([mgr.exitPromise.then(() => true), sleep(10_000).then(() => false)])
+    const done = await exitsWithin(mgr.exitPromise, 10_000)
     if (!done) {
       mgr.child.kill('SIGKILL')
       await mgr.exitPromise
