@@ -283,6 +283,8 @@ func rolloutAdvisor(op framework.Op, err error) (framework.Advice, bool) {
 		hint = "The manager exits after it starts; its last run's output is above (kubectl logs -n " + op.ID + " " + pe.Pod + " --previous shows more)."
 	case "CreateContainerConfigError":
 		hint = "A Secret or ConfigMap the pod needs is missing or incomplete."
+	case "Unschedulable":
+		hint = "No node can take the pod: lower the requests in resources, or give the cluster nodes (or a node autoscaler) with room for it."
 	}
 	return framework.Advice{Summary: "Sandbox Manager Pod Cannot Run", Hint: hint}, true
 }

@@ -10,7 +10,9 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework/retry"
@@ -21,6 +23,15 @@ import (
 // the grace lets one failed pull that the next attempt fixes (a registry hiccup) pass.
 const DefaultPullGrace = 20 * time.Second
 
+// DefaultSchedulingGrace is how long a pod may stay unschedulable before a rollout fails on it, when no
+// node autoscaler has said it is adding room for the pod. A pod the autoscaler is making room for (its
+// TriggeredScaleUp or Karpenter's Nominated event) is waited for until the timeout.
+const DefaultSchedulingGrace = 90 * time.Second
+
+// scaleUpReasons are the events an autoscaler puts on a pod it is adding a node for: the Cluster
+// Autoscaler's and Karpenter's.
+var scaleUpReasons = []string{"TriggeredScaleUp", "Nominated"}
+
 // Rollout waits for a Deployment to roll out and for its Service to have an address.
 type Rollout struct {
 	Kube kubernetes.Interface
@@ -29,9 +40,9 @@ type Rollout struct {
 	// LoadBalancer: the Service is of type LoadBalancer, and the wait includes its ingress address.
 	LoadBalancer bool
 	Pacing       retry.Pacing
-	// PullGrace is DefaultPullGrace when 0.
-	PullGrace time.Duration
-	Log       func(msg string, keysAndValues ...any)
+	// PullGrace is DefaultPullGrace when 0, SchedulingGrace DefaultSchedulingGrace.
+	PullGrace, SchedulingGrace time.Duration
+	Log                        func(msg string, keysAndValues ...any)
 }
 
 // Address is where a LoadBalancer Service is reachable.
@@ -76,8 +87,8 @@ var fatalReasons = []string{"ImagePullBackOff", "InvalidImageName", "ErrImageNev
 // Wait polls until the Deployment's newest revision has all its replicas updated and available,
 // the old pods are gone, and (LoadBalancer) the Service has an ingress address, which it returns.
 // It ends early with a *PodError when a pod of the new revision cannot run (its image cannot be
-// pulled, it crashes over and over); when ctx ends first, the error says what was still missing,
-// with the pods' reasons (such as Unschedulable).
+// pulled, it crashes over and over, it stays unschedulable and no autoscaler makes room); when ctx
+// ends first, the error says what was still missing, with the pods' reasons.
 func (r *Rollout) Wait(ctx context.Context) (Address, error) {
 	deadline, ok := ctx.Deadline()
 	timeout := time.Until(deadline)
@@ -88,7 +99,12 @@ func (r *Rollout) Wait(ctx context.Context) (Address, error) {
 	if grace <= 0 {
 		grace = DefaultPullGrace
 	}
-	pulls := map[string]time.Time{} // pod/container → first seen in ErrImagePull
+	schedulingGrace := r.SchedulingGrace
+	if schedulingGrace <= 0 {
+		schedulingGrace = DefaultSchedulingGrace
+	}
+	pulls := map[string]time.Time{}         // pod/container → first seen in ErrImagePull
+	unschedulable := map[string]time.Time{} // pod → first seen unschedulable
 	var (
 		addr     Address
 		lastLog  string
@@ -126,6 +142,21 @@ func (r *Rollout) Wait(ctx context.Context) (Address, error) {
 							pulls[key] = now
 						} else if now.Sub(first) >= grace {
 							return pe
+						}
+					case pe.Reason == corev1.PodReasonUnschedulable:
+						first, seen := unschedulable[pe.Pod]
+						if !seen {
+							unschedulable[pe.Pod] = now
+						} else if waited := now.Sub(first); waited >= schedulingGrace {
+							scaling, err := r.scaleUpUnderway(ctx, p)
+							if err != nil {
+								return err
+							}
+							if !scaling {
+								pe.Message += fmt.Sprintf(" (for %s, and no node autoscaler is adding a node for it)", waited.Round(time.Second))
+								return pe
+							}
+							pe.Message += " (a node autoscaler is adding a node for it)"
 						}
 					}
 					problems = append(problems, pe)
@@ -226,6 +257,27 @@ func (r *Rollout) newPods(ctx context.Context, d *appsv1.Deployment) ([]*corev1.
 		}
 	}
 	return out, nil
+}
+
+// scaleUpUnderway reports whether an autoscaler has said it is adding a node for pod. Events the
+// caller may not read count as no: the rollout then fails on the scheduler's reason.
+func (r *Rollout) scaleUpUnderway(ctx context.Context, pod *corev1.Pod) (bool, error) {
+	events, err := r.Kube.CoreV1().Events(pod.Namespace).List(ctx, metav1.ListOptions{
+		FieldSelector: fields.OneTermEqualSelector("involvedObject.name", pod.Name).String()})
+	if apierrors.IsForbidden(err) {
+		r.log("rollout: cannot read the pod's events to see whether a node autoscaler is making room", "pod", pod.Name, "err", err)
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("listing the events of pod %s: %w", pod.Name, err)
+	}
+	for _, e := range events.Items {
+		if e.InvolvedObject.Kind == "Pod" && e.InvolvedObject.Name == pod.Name && slices.Contains(scaleUpReasons, e.Reason) &&
+			(pod.UID == "" || e.InvolvedObject.UID == pod.UID) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // podProblems are the reasons pod does not run: the scheduler's, and each container's waiting reason.

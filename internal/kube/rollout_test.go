@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/framework/retry"
+	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/kubeharness"
 )
 
 var fastPacing = retry.Pacing{Interval: time.Millisecond, MaxInterval: 5 * time.Millisecond}
@@ -112,6 +113,49 @@ func TestRolloutIgnoresOldPodsAndReportsUnschedulableAtTheDeadline(t *testing.T)
 	}
 }
 
+func TestRolloutFailsOnAnUnschedulablePodUnlessAnAutoscalerMakesRoom(t *testing.T) {
+	inProgress := appsv1.DeploymentStatus{ObservedGeneration: 2, Replicas: 2, UpdatedReplicas: 1}
+	unschedulable := corev1.PodStatus{Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse,
+		Reason: corev1.PodReasonUnschedulable, Message: "0/3 nodes are available: 3 Insufficient cpu."}}}
+	event := func(podName, reason string) *corev1.Event {
+		return &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: podName + "." + reason, Namespace: "ns"},
+			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "ns", Name: podName}, Reason: reason}
+	}
+	for name, tc := range map[string]struct {
+		events []runtime.Object
+		fails  bool
+	}{
+		"no autoscaler":                      {fails: true},
+		"the autoscaler will not help":       {events: []runtime.Object{event("new", "NotTriggerScaleUp")}, fails: true},
+		"another pod's scale-up":             {events: []runtime.Object{event("other", "TriggeredScaleUp")}, fails: true},
+		"the Cluster Autoscaler adds a node": {events: []runtime.Object{event("new", "TriggeredScaleUp")}},
+		"Karpenter nominated a node for it":  {events: []runtime.Object{event("new", "Nominated")}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			kube := fake.NewClientset(append(rolloutFixture(2, inProgress, pod("new", "new", unschedulable)), tc.events...)...)
+			r := &Rollout{Kube: kube, Namespace: "ns", Name: "m", Pacing: fastPacing, SchedulingGrace: 20 * time.Millisecond}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_, err := r.Wait(ctx)
+			var pe *PodError
+			if !tc.fails {
+				if !retry.IsTimeout(err) || !strings.Contains(err.Error(), "a node autoscaler is adding a node for it") {
+					t.Fatalf("Wait = %v, want a timeout that says the autoscaler is adding a node", err)
+				}
+				return
+			}
+			if !errors.As(err, &pe) || pe.Reason != corev1.PodReasonUnschedulable {
+				t.Fatalf("Wait = %v, want an Unschedulable *PodError before the timeout", err)
+			}
+			for _, w := range []string{"pod new: Unschedulable: 0/3 nodes are available: 3 Insufficient cpu.", "no node autoscaler is adding a node for it"} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
 func TestRolloutWaitsForTheLoadBalancer(t *testing.T) {
 	done := appsv1.DeploymentStatus{ObservedGeneration: 2, Replicas: 2, UpdatedReplicas: 2, AvailableReplicas: 2}
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "m", Namespace: "ns"}, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer}}
@@ -181,5 +225,46 @@ current-context: x
 	t.Setenv("KUBECONFIG", "")
 	if _, err := (Connection{}).RESTConfig("ua"); err == nil || !strings.Contains(err.Error(), "KUBECONFIG") {
 		t.Errorf("no connection: %v", err)
+	}
+}
+
+// TestScaleUpUnderwayAgainstAnAPIServer checks the events query on a real API server (the fake client
+// ignores field selectors): only the pod's own scale-up event counts.
+func TestScaleUpUnderwayAgainstAnAPIServer(t *testing.T) {
+	c := kubeharness.Start(t, kubeharness.Options{NoManifests: true})
+	kube, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	newPod := func(name string) *corev1.Pod {
+		p, err := kube.CoreV1().Pods("default").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "example.test/c:1"}}}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	waitingPod, otherPod := newPod("waiting"), newPod("other")
+	record := func(p *corev1.Pod, reason string) {
+		_, err := kube.CoreV1().Events("default").Create(ctx, &corev1.Event{
+			ObjectMeta:     metav1.ObjectMeta{GenerateName: p.Name + "."},
+			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: p.Name, UID: p.UID},
+			Reason:         reason, Message: reason, Type: corev1.EventTypeNormal,
+			Source: corev1.EventSource{Component: "cluster-autoscaler"}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	record(waitingPod, "NotTriggerScaleUp")
+	record(otherPod, "TriggeredScaleUp")
+	r := &Rollout{Kube: kube}
+	if scaling, err := r.scaleUpUnderway(ctx, waitingPod); err != nil || scaling {
+		t.Fatalf("before its own scale-up: %v, %v; want false", scaling, err)
+	}
+	record(waitingPod, "TriggeredScaleUp")
+	if scaling, err := r.scaleUpUnderway(ctx, waitingPod); err != nil || !scaling {
+		t.Fatalf("after its own scale-up: %v, %v; want true", scaling, err)
 	}
 }
