@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -136,7 +135,7 @@ func checkDeployment(ctx context.Context, t *testing.T, s *stack.Stack, domain, 
 		t.Fatal(err)
 	}
 	t.Logf("sdkcheck %v: %s", sdkChecks, time.Since(start).Round(100*time.Millisecond))
-	if want := sdkcheck.WantDemoOutputs(); !reflect.DeepEqual(res.DemoOutputs, want) {
+	if want := sdkcheck.WantDemoOutputs(); !sdkcheck.OutputsMatch(res.DemoOutputs, want) {
 		t.Errorf("demo outputs %q, want %q", res.DemoOutputs, want)
 	}
 	if res.FileContent != sdkcheck.WantFileContent {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -294,7 +293,7 @@ func (u *sdkUser) codeInterpreter(*terraform.State) error {
 	if err != nil {
 		return err
 	}
-	if !reflect.DeepEqual(res.DemoOutputs, sdkcheck.WantDemoOutputs()) || res.FileContent != sdkcheck.WantFileContent {
+	if !sdkcheck.OutputsMatch(res.DemoOutputs, sdkcheck.WantDemoOutputs()) || res.FileContent != sdkcheck.WantFileContent {
 		return fmt.Errorf("code interpreter: outputs %q, file %q", res.DemoOutputs, res.FileContent)
 	}
 	u.sandboxID = res.SandboxID

@@ -49,3 +49,22 @@ func requireNodeModules(t *testing.T) {
 		t.Fatalf("server/e2e/node_modules is missing: %s", install)
 	}
 }
+
+func TestOutputsMatch(t *testing.T) {
+	want := WantDemoOutputs()
+	for _, tc := range []struct {
+		name  string
+		got   [][]string
+		match bool
+	}{
+		{"the same chunks", [][]string{{"hello world\n"}, {}, {}, {"3\n"}, {"[1, 2, 3, 4, 5, 6, 7]\n"}}, true},
+		{"a line in two chunks", [][]string{{"hello world\n"}, {}, {}, {"3", "\n"}, {"[1, 2, 3, 4, 5, 6, 7]\n"}}, true},
+		{"other text", [][]string{{"hello world\n"}, {}, {}, {"4\n"}, {"[1, 2, 3, 4, 5, 6, 7]\n"}}, false},
+		{"an empty chunk where none was", [][]string{{"hello world\n"}, {""}, {}, {"3\n"}, {"[1, 2, 3, 4, 5, 6, 7]\n"}}, false},
+		{"a cell missing", [][]string{{"hello world\n"}, {}, {}, {"3\n"}}, false},
+	} {
+		if got := OutputsMatch(tc.got, want); got != tc.match {
+			t.Errorf("%s: OutputsMatch(%q) = %v, want %v", tc.name, tc.got, got, tc.match)
+		}
+	}
+}

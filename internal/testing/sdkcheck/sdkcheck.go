@@ -33,9 +33,19 @@ const (
 	Reconnect       = "reconnect"        // Sandbox.connect(SandboxID), then the state CodeInterpreter left
 )
 
-// WantDemoOutputs is the stdout of each cell of the product guide's first script.
+// WantDemoOutputs is the stdout of each cell of the product guide's first script, in the chunks an
+// idle kernel sends.
 func WantDemoOutputs() [][]string {
 	return [][]string{{"hello world\n"}, {}, {}, {"3\n"}, {"[1, 2, 3, 4, 5, 6, 7]\n"}}
+}
+
+// OutputsMatch reports whether got has want's cells, each with the same text. The chunks may differ:
+// ipykernel sends what a cell printed every 0.2 s, so on a busy machine print's "3" and its "\n" can
+// come as two chunks.
+func OutputsMatch(got, want [][]string) bool {
+	return slices.EqualFunc(got, want, func(g, w []string) bool {
+		return len(g) > 0 == (len(w) > 0) && strings.Join(g, "") == strings.Join(w, "")
+	})
 }
 
 // Constants of the script: what the code-interpreter check writes to a file and reads back, and the

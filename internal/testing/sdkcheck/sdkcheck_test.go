@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -61,7 +60,7 @@ func TestSDKAgainstManager(t *testing.T) {
 		opts.Checks = []string{sdkcheck.CodeInterpreter, sdkcheck.Desktop, sdkcheck.Browser}
 		opts.Keep = true
 		res := sdkcheck.RunT(t, opts)
-		if !reflect.DeepEqual(res.DemoOutputs, sdkcheck.WantDemoOutputs()) {
+		if !sdkcheck.OutputsMatch(res.DemoOutputs, sdkcheck.WantDemoOutputs()) {
 			t.Errorf("demo outputs %q, want %q", res.DemoOutputs, sdkcheck.WantDemoOutputs())
 		}
 		if res.FileContent != sdkcheck.WantFileContent {
@@ -85,7 +84,7 @@ func TestSDKAgainstManager(t *testing.T) {
 		opts.Checks = []string{sdkcheck.Reconnect}
 		opts.SandboxID = sandboxID
 		res := sdkcheck.RunT(t, opts)
-		if res.SandboxID != sandboxID || !reflect.DeepEqual(res.DemoOutputs, [][]string{{"3\n"}}) || res.FileContent != sdkcheck.WantFileContent {
+		if res.SandboxID != sandboxID || !sdkcheck.OutputsMatch(res.DemoOutputs, [][]string{{"3\n"}}) || res.FileContent != sdkcheck.WantFileContent {
 			t.Errorf("reconnected: %+v, want sandbox %s with the demo's state (3) and file", res, sandboxID)
 		}
 		if ids, err := m.Client().ListIDs(); err != nil || len(ids) != 0 {
@@ -99,7 +98,7 @@ func TestSDKAgainstManager(t *testing.T) {
 		opts.ResolveTo, opts.DNSServer = "", srv.addr
 		opts.Checks = []string{sdkcheck.CodeInterpreter}
 		res := sdkcheck.RunT(t, opts)
-		if !reflect.DeepEqual(res.DemoOutputs, sdkcheck.WantDemoOutputs()) || res.FileContent != sdkcheck.WantFileContent {
+		if !sdkcheck.OutputsMatch(res.DemoOutputs, sdkcheck.WantDemoOutputs()) || res.FileContent != sdkcheck.WantFileContent {
 			t.Errorf("through the DNS server: %+v", res)
 		}
 		asked := srv.asked()
