@@ -146,6 +146,33 @@ func (c *accCluster) checkNothingLeft(namespaces ...string) resource.TestCheckFu
 	}
 }
 
+// object names one object for the dynamic client.
+type object struct {
+	gvr             schema.GroupVersionResource
+	namespace, name string
+}
+
+func (c *accCluster) deleteObjects(t *testing.T, objs ...object) {
+	t.Helper()
+	for _, o := range objs {
+		if err := c.dyn.Resource(o.gvr).Namespace(o.namespace).Delete(context.Background(), o.name, metav1.DeleteOptions{}); err != nil {
+			t.Fatalf("delete %s %s/%s: %v", o.gvr.Resource, o.namespace, o.name, err)
+		}
+	}
+}
+
+// checkExist checks that the cluster has every one of objs.
+func (c *accCluster) checkExist(objs ...object) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		for _, o := range objs {
+			if _, err := c.dyn.Resource(o.gvr).Namespace(o.namespace).Get(context.Background(), o.name, metav1.GetOptions{}); err != nil {
+				return fmt.Errorf("%s %s/%s: %w", o.gvr.Resource, o.namespace, o.name, err)
+			}
+		}
+		return nil
+	}
+}
+
 // checkRolledOut checks that the manager Deployment has replicas available pods, all of image.
 func (c *accCluster) checkRolledOut(ns string, replicas int32, image string) resource.TestCheckFunc {
 	return func(*terraform.State) error {

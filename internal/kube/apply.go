@@ -136,6 +136,32 @@ func condition(obj *unstructured.Unstructured, typ string) string {
 	return ""
 }
 
+// Missing are the refs the cluster does not have: never created, deleted, being deleted, or of a kind
+// the API server does not serve (its CRD is gone).
+func (a *Applier) Missing(ctx context.Context, refs []Ref) ([]Ref, error) {
+	var missing []Ref
+	for _, ref := range refs {
+		res, err := a.resource(ctx, ref, 0)
+		if meta.IsNoMatchError(err) {
+			missing = append(missing, ref)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", ref, err)
+		}
+		obj, err := res.Get(ctx, ref.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			missing = append(missing, ref)
+		case err != nil:
+			return nil, fmt.Errorf("reading %s: %w", ref, err)
+		case obj.GetDeletionTimestamp() != nil:
+			missing = append(missing, ref)
+		}
+	}
+	return missing, nil
+}
+
 // Delete deletes refs in reverse order (the reverse of the apply order: what depends on an object
 // goes before it, namespaces and CRDs last) and waits until every one of them is gone: a namespace
 // is gone once everything in it is, the pods the manager ran included. Objects already gone, and

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/acctest"
 	"github.com/sandboxstack/terraform-provider-sandbox/internal/testing/testca"
@@ -196,6 +197,12 @@ func TestAccManagerDeployment(t *testing.T) {
 		// This deployment reaches the cluster with host, CA and a service account token.
 		cfg := deploymentConfig{connection: c.tokenConnection(t), ca: ca, replicas: 1, namespace: "drift-system", sandboxNS: "drift-sandboxes"}
 		timer := &stepTimer{t: t}
+		handDeleted := []object{
+			{schema.GroupVersionResource{Version: "v1", Resource: "services"}, "drift-system", "sandbox-manager"},
+			{schema.GroupVersionResource{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"}, "drift-system", "sandbox-manager"},
+			{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}, "drift-sandboxes", "sandbox-manager"},
+			{schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"}, "drift-sandboxes", "sandboxes-default-deny"},
+		}
 		replicasAre := func(n int64) plancheck.PlanCheck {
 			return plancheck.ExpectKnownValue(resourceName, tfjsonpath.New("replicas"), knownvalue.Int64Exact(n))
 		}
@@ -243,6 +250,26 @@ func TestAccManagerDeployment(t *testing.T) {
 						plancheck.ExpectKnownValue(resourceName, tfjsonpath.New("image_tag"), knownvalue.StringExact(providerTag)),
 					}},
 					Check: c.checkRolledOut("drift-system", 1, defaultImage+":"+providerTag),
+				},
+				{
+					// Objects deleted by hand are left out of objects at refresh; the apply creates
+					// them again, and the load balancer's address is the new Service's.
+					PreConfig: func() {
+						c.deleteObjects(t, handDeleted...)
+						timer.begin()
+					},
+					Config: cfg.hcl(),
+					ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(resourceName, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(resourceName, tfjsonpath.New("load_balancer_address")),
+					}},
+					Check: resource.ComposeAggregateTestCheckFunc(
+						timer.done("restore a deleted Service, PodDisruptionBudget, RoleBinding and NetworkPolicy"),
+						c.checkExist(handDeleted...),
+						resource.TestCheckResourceAttrSet(resourceName, "load_balancer_address"),
+						resource.TestCheckTypeSetElemAttr(resourceName, "objects.*", "Service drift-system/sandbox-manager"),
+						resource.TestCheckTypeSetElemAttr(resourceName, "objects.*", "PodDisruptionBudget drift-system/sandbox-manager"),
+					),
 				},
 			},
 		})

@@ -45,6 +45,7 @@ type deploymentModel struct {
 	DNSRecordType        types.String `tfsdk:"dns_record_type"`
 	ManagerAddress       types.String `tfsdk:"manager_address"`
 	AdminKey             types.String `tfsdk:"admin_key"`
+	Objects              types.List   `tfsdk:"objects"`
 }
 
 type serviceModel struct {
@@ -156,6 +157,55 @@ func (m *deploymentModel) refs(ctx context.Context, diags *diag.Diagnostics) []R
 	// Before the Deployment, where deploy.Objects puts them.
 	i := slices.IndexFunc(refs, func(r Ref) bool { return r.GVK.Kind == "Deployment" })
 	return slices.Insert(refs, max(i, 0), secrets...)
+}
+
+// refsKnown reports whether the attributes that name the objects (namespaces, the Service, TLS, the
+// pools) are known, so that refs lists them all.
+func (m *deploymentModel) refsKnown() bool {
+	for _, v := range []attr.Value{m.Namespace, m.SandboxNamespace, m.Service, m.TLSCertificate, m.Pools} {
+		if v.IsUnknown() {
+			return false
+		}
+	}
+	if m.Pools.IsNull() {
+		return true
+	}
+	for _, p := range m.Pools.Elements() {
+		o, ok := p.(types.Object)
+		if !ok || o.IsUnknown() {
+			return false
+		}
+		for _, name := range []string{"name", "template"} {
+			if v, ok := o.Attributes()[name]; !ok || v.IsUnknown() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// objectsValue is the objects attribute: refs as "Kind namespace/name".
+func objectsValue(refs []Ref) types.List {
+	names := make([]attr.Value, len(refs))
+	for i, r := range refs {
+		names[i] = types.StringValue(r.String())
+	}
+	return types.ListValueMust(types.StringType, names)
+}
+
+// hasObject reports whether the objects attribute lists ref; a state without the attribute (written
+// before it existed) lists everything.
+func (m *deploymentModel) hasObject(ref Ref) bool {
+	if m.Objects.IsNull() || m.Objects.IsUnknown() {
+		return true
+	}
+	return slices.Contains(m.Objects.Elements(), attr.Value(types.StringValue(ref.String())))
+}
+
+func serviceRef(namespace string) Ref {
+	r := Ref{Namespace: namespace, Name: deploy.ManagerName}
+	r.GVK.Version, r.GVK.Kind = "v1", "Service"
+	return r
 }
 
 func secretRef(namespace, name string) Ref {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -14,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	k8sresource "k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -105,6 +107,10 @@ func (r *deploymentResource) Read(ctx context.Context, req resource.ReadRequest,
 	state.setAddress(addressOf(svc))
 
 	r.readPools(ctx, s, &state, importing, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.readObjects(ctx, s, &state, importing, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -244,11 +250,37 @@ func appliedByUs(fields []metav1.ManagedFieldsEntry) bool {
 	return false
 }
 
+// readObjects sets the objects attribute to those of the deployment's objects the cluster has: the
+// next plan shows the others, and the apply creates them again.
+func (r *deploymentResource) readObjects(ctx context.Context, s *session, m *deploymentModel, importing bool, diags *diag.Diagnostics) {
+	refs := m.refs(ctx, diags)
+	if diags.HasError() {
+		return
+	}
+	missing, err := s.applier.Missing(ctx, refs)
+	if err != nil {
+		framework.AddError(diags, framework.Op{Verb: "reading", Kind: kind, ID: m.Namespace.ValueString()}, err)
+		return
+	}
+	if len(missing) > 0 && !importing {
+		names := make([]string, len(missing))
+		for i, ref := range missing {
+			names[i] = ref.String()
+		}
+		diags.AddWarning("Sandbox Manager Objects Missing",
+			fmt.Sprintf("Deleted outside Terraform: %s. The next apply creates them again.", strings.Join(names, ", ")))
+	}
+	m.Objects = objectsValue(slices.DeleteFunc(refs, func(ref Ref) bool { return slices.Contains(missing, ref) }))
+}
+
 // readPools reads the state's pools back (a deleted one leaves the list; the next apply creates it
 // again); an import finds the SandboxPools this provider applied.
 func (r *deploymentResource) readPools(ctx context.Context, s *session, m *deploymentModel, importing bool, diags *diag.Diagnostics) {
 	ns := m.SandboxNamespace.ValueString()
 	res, err := s.applier.resource(ctx, Ref{GVK: sandboxPoolGVK, Namespace: ns}, 0)
+	if meta.IsNoMatchError(err) && !importing {
+		err, res = nil, nil // the CRD was deleted, and its pools with it
+	}
 	if err != nil {
 		diags.AddError("Error reading sandbox pools", fmt.Sprintf("While reading the SandboxPools in %s: %v", ns, err))
 		return
@@ -277,6 +309,9 @@ func (r *deploymentResource) readPools(ctx context.Context, s *session, m *deplo
 			name := p.Name.ValueString()
 			if name == "" {
 				name = p.Template.ValueString()
+			}
+			if res == nil {
+				break
 			}
 			obj, err := res.Get(ctx, name, getOptions)
 			if apierrors.IsNotFound(err) {

@@ -92,11 +92,23 @@ func (r *deploymentResource) ModifyPlan(ctx context.Context, req resource.Modify
 		u := apiURL(plan.Domain.ValueString(), plan.tls())
 		plan.APIURL, plan.ManagerEndpoint = types.StringValue(u), types.StringValue(u)
 	}
-	// The load balancer keeps its address unless the Service changes.
+	plan.Objects = types.ListUnknown(types.StringType)
+	if plan.refsKnown() {
+		var d diag.Diagnostics // invalid settings are reported by the apply, with their attribute
+		if refs := plan.refs(ctx, &d); !d.HasError() {
+			plan.Objects = objectsValue(refs)
+		}
+	}
+	// The load balancer keeps its address unless the Service changes or was deleted.
 	if !req.State.Raw.IsNull() {
 		var state deploymentModel
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		if plan.Service.Equal(state.Service) && plan.TLSCertificate.IsNull() == state.TLSCertificate.IsNull() {
+		switch {
+		case !state.hasObject(serviceRef(state.Namespace.ValueString())):
+			unknown := types.StringUnknown()
+			plan.LoadBalancerIP, plan.LoadBalancerHostname = unknown, unknown
+			plan.LoadBalancerAddress, plan.DNSRecordType, plan.ManagerAddress = unknown, unknown, unknown
+		case plan.Service.Equal(state.Service) && plan.TLSCertificate.IsNull() == state.TLSCertificate.IsNull():
 			plan.LoadBalancerIP, plan.LoadBalancerHostname = state.LoadBalancerIP, state.LoadBalancerHostname
 			plan.LoadBalancerAddress, plan.DNSRecordType, plan.ManagerAddress = state.LoadBalancerAddress, state.DNSRecordType, state.ManagerAddress
 		}
@@ -212,6 +224,7 @@ func (r *deploymentResource) apply(ctx context.Context, s *session, plan, config
 		diags.AddError("Invalid Deployment Settings", err.Error())
 		return
 	}
+	plan.Objects = objectsValue(plan.refs(ctx, diags))
 	var stale []Ref
 	if prior != nil {
 		keep := map[Ref]bool{}

@@ -277,6 +277,13 @@ func (r *deploymentResource) Schema(ctx context.Context, _ resource.SchemaReques
 					deploy.AdminKeySecret + "`: `admin_key` of `sandbox_pool` and `sandbox_api_key`.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
+			"objects": schema.ListAttribute{
+				Computed:    true,
+				ElementType: types.StringType,
+				MarkdownDescription: "The Kubernetes objects this resource applied, as `Kind namespace/name` in apply order. " +
+					"Refresh leaves out those deleted outside Terraform (a Service, a PodDisruptionBudget, RBAC, the CRD), " +
+					"so the next plan shows them and the apply creates them again.",
+			},
 		},
 		Blocks: map[string]schema.Block{
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
