@@ -61,8 +61,9 @@ func (r *deploymentResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"Create and update wait, within the `timeouts` (defaults: create 15m, update 15m, delete 10m), until the " +
 			"Deployment is available and the load balancer has an address, logging the progress; a pod that cannot " +
 			"run (an image that cannot be pulled, a crash loop, no node with room for it after 90 s while no node " +
-			"autoscaler is adding one) fails the apply with the pod's own reason. Refresh " +
-			"notices a deleted Deployment or a changed replica count or image, and the next apply restores them. " +
+			"autoscaler is adding one) fails the apply with the pod's own reason. Refresh notices a deleted " +
+			"Deployment, a changed replica count or image, and any other object deleted by hand (see `objects`); " +
+			"the next apply restores them. " +
 			"Destroy deletes everything applied, the sandbox namespace with every sandbox in it included, and waits " +
 			"until it is gone.\n\n" +
 			"The outputs feed the rest of a configuration: `load_balancer_address` and `dns_record_type` for the " +
