@@ -242,25 +242,45 @@ func statusField(t *testing.T, status, name string) uint64 {
 
 // serveInNetns serves greeting on a TCP port in a network namespace of its own, joined to the host by
 // a veth pair: an address the host routes to, not on its loopback. Test traffic stays on this machine.
+// The namespace is a sleeping process's, not a named one: a named namespace is a bind mount under
+// /run/netns, and with other test packages running at once the veth's creation into one failed with
+// EINVAL; a process's namespace needs no mount.
 func serveInNetns(t *testing.T, greeting string) *net.TCPAddr {
 	t.Helper()
 	id := newID(t)[:9]
-	ns, hostIf, nsIf := "sbx"+id, "sbh"+id, "sbn"+id
+	hostIf, nsIf := "sbh"+id, "sbn"+id
 	n := 1 + int(id[len(id)-1])%200
 	hostIP, nsIP := fmt.Sprintf("198.18.%d.1", n), fmt.Sprintf("198.18.%d.2", n)
-	ip := func(args ...string) {
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+	run := func(name string, args ...string) {
+		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
 		}
 	}
-	ip("netns", "add", ns)
-	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
-	ip("link", "add", hostIf, "type", "veth", "peer", "name", nsIf, "netns", ns)
+	holder := exec.Command("unshare", "--net", "sleep", "infinity")
+	if err := holder.Start(); err != nil {
+		t.Fatalf("unshare --net: %v", err)
+	}
+	t.Cleanup(func() { _ = holder.Process.Kill(); _ = holder.Wait() }) // the namespace and its veth end go with it
+	pid := strconv.Itoa(holder.Process.Pid)
+	netns := "/proc/" + pid + "/ns/net"
+	own, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if ns, err := os.Readlink(netns); err == nil && ns != own {
+			break // unshare has made the namespace (it execs sleep next)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("unshare --net made no network namespace within 10 s")
+		}
+	}
+	run("ip", "link", "add", hostIf, "type", "veth", "peer", "name", nsIf, "netns", pid)
 	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", hostIf).Run() })
-	ip("addr", "add", hostIP+"/30", "dev", hostIf)
-	ip("link", "set", hostIf, "up")
-	ip("-n", ns, "addr", "add", nsIP+"/30", "dev", nsIf)
-	ip("-n", ns, "link", "set", nsIf, "up")
+	run("ip", "addr", "add", hostIP+"/30", "dev", hostIf)
+	run("ip", "link", "set", hostIf, "up")
+	run("nsenter", "--net="+netns, "ip", "addr", "add", nsIP+"/30", "dev", nsIf)
+	run("nsenter", "--net="+netns, "ip", "link", "set", nsIf, "up")
 
 	// A listener created by a thread inside the namespace stays there; the thread is dropped with
 	// its goroutine (never unlocked), so no other goroutine runs in the namespace.
@@ -271,7 +291,7 @@ func serveInNetns(t *testing.T, greeting string) *net.TCPAddr {
 	ch := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread()
-		f, err := os.Open("/run/netns/" + ns)
+		f, err := os.Open(netns)
 		if err != nil {
 			ch <- result{err: err}
 			return
@@ -286,7 +306,7 @@ func serveInNetns(t *testing.T, greeting string) *net.TCPAddr {
 	}()
 	r := <-ch
 	if r.err != nil {
-		t.Fatalf("listen in %s: %v", ns, r.err)
+		t.Fatalf("listen in %s: %v", netns, r.err)
 	}
 	t.Cleanup(func() { r.ln.Close() })
 	go func() {
