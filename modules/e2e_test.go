@@ -134,7 +134,7 @@ func checkDeployment(ctx context.Context, t *testing.T, s *stack.Stack, domain, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("sdkcheck %v: %s", sdkChecks, time.Since(start).Round(100*time.Millisecond))
+	t.Logf("sdkcheck %v: %s; the demo's stdout chunks: %q", sdkChecks, time.Since(start).Round(100*time.Millisecond), res.DemoOutputs)
 	if want := sdkcheck.WantDemoOutputs(); !sdkcheck.OutputsMatch(res.DemoOutputs, want) {
 		t.Errorf("demo outputs %q, want %q", res.DemoOutputs, want)
 	}
