@@ -152,11 +152,23 @@ type object struct {
 	namespace, name string
 }
 
+// deleteObjects deletes objs and waits until they are gone (a CRD goes after its custom resources).
 func (c *accCluster) deleteObjects(t *testing.T, objs ...object) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	for _, o := range objs {
-		if err := c.dyn.Resource(o.gvr).Namespace(o.namespace).Delete(context.Background(), o.name, metav1.DeleteOptions{}); err != nil {
+		if err := c.dyn.Resource(o.gvr).Namespace(o.namespace).Delete(ctx, o.name, metav1.DeleteOptions{}); err != nil {
 			t.Fatalf("delete %s %s/%s: %v", o.gvr.Resource, o.namespace, o.name, err)
+		}
+	}
+	for _, o := range objs {
+		err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			_, err := c.dyn.Resource(o.gvr).Namespace(o.namespace).Get(ctx, o.name, metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
+		})
+		if err != nil {
+			t.Fatalf("%s %s/%s is not gone: %v", o.gvr.Resource, o.namespace, o.name, err)
 		}
 	}
 }

@@ -202,6 +202,7 @@ func TestAccManagerDeployment(t *testing.T) {
 			{schema.GroupVersionResource{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"}, "drift-system", "sandbox-manager"},
 			{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}, "drift-sandboxes", "sandbox-manager"},
 			{schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"}, "drift-sandboxes", "sandboxes-default-deny"},
+			{crdGVR, "", crdName}, // and the pool with it
 		}
 		replicasAre := func(n int64) plancheck.PlanCheck {
 			return plancheck.ExpectKnownValue(resourceName, tfjsonpath.New("replicas"), knownvalue.Int64Exact(n))
@@ -252,8 +253,9 @@ func TestAccManagerDeployment(t *testing.T) {
 					Check: c.checkRolledOut("drift-system", 1, defaultImage+":"+providerTag),
 				},
 				{
-					// Objects deleted by hand are left out of objects at refresh; the apply creates
-					// them again, and the load balancer's address is the new Service's.
+					// Objects deleted by hand are left out of objects at refresh (the pool, gone with its
+					// CRD, out of pools); the apply creates them again, and the load balancer's address
+					// is the new Service's.
 					PreConfig: func() {
 						c.deleteObjects(t, handDeleted...)
 						timer.begin()
@@ -264,8 +266,9 @@ func TestAccManagerDeployment(t *testing.T) {
 						plancheck.ExpectUnknownValue(resourceName, tfjsonpath.New("load_balancer_address")),
 					}},
 					Check: resource.ComposeAggregateTestCheckFunc(
-						timer.done("restore a deleted Service, PodDisruptionBudget, RoleBinding and NetworkPolicy"),
+						timer.done("restore a deleted Service, PodDisruptionBudget, RoleBinding, NetworkPolicy and CRD"),
 						c.checkExist(handDeleted...),
+						c.checkPoolFilled("drift-sandboxes", "code-interpreter", 1),
 						resource.TestCheckResourceAttrSet(resourceName, "load_balancer_address"),
 						resource.TestCheckTypeSetElemAttr(resourceName, "objects.*", "Service drift-system/sandbox-manager"),
 						resource.TestCheckTypeSetElemAttr(resourceName, "objects.*", "PodDisruptionBudget drift-system/sandbox-manager"),

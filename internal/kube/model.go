@@ -150,9 +150,9 @@ func (m *deploymentModel) refs(ctx context.Context, diags *diag.Diagnostics) []R
 		return nil
 	}
 	refs := RefsOf(objs)
-	secrets := []Ref{secretRef(c.Namespace, deploy.AdminKeySecret)}
+	secrets := []Ref{coreRef("Secret", c.Namespace, deploy.AdminKeySecret)}
 	if m.tls() {
-		secrets = append(secrets, secretRef(c.Namespace, deploy.TLSSecret))
+		secrets = append(secrets, coreRef("Secret", c.Namespace, deploy.TLSSecret))
 	}
 	// Before the Deployment, where deploy.Objects puts them.
 	i := slices.IndexFunc(refs, func(r Ref) bool { return r.GVK.Kind == "Deployment" })
@@ -202,15 +202,10 @@ func (m *deploymentModel) hasObject(ref Ref) bool {
 	return slices.Contains(m.Objects.Elements(), attr.Value(types.StringValue(ref.String())))
 }
 
-func serviceRef(namespace string) Ref {
-	r := Ref{Namespace: namespace, Name: deploy.ManagerName}
-	r.GVK.Version, r.GVK.Kind = "v1", "Service"
-	return r
-}
-
-func secretRef(namespace, name string) Ref {
+// coreRef names an object of the core API group (v1).
+func coreRef(kind, namespace, name string) Ref {
 	r := Ref{Namespace: namespace, Name: name}
-	r.GVK.Version, r.GVK.Kind = "v1", "Secret"
+	r.GVK.Version, r.GVK.Kind = "v1", kind
 	return r
 }
 

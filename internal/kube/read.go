@@ -279,7 +279,7 @@ func (r *deploymentResource) readPools(ctx context.Context, s *session, m *deplo
 	ns := m.SandboxNamespace.ValueString()
 	res, err := s.applier.resource(ctx, Ref{GVK: sandboxPoolGVK, Namespace: ns}, 0)
 	if meta.IsNoMatchError(err) && !importing {
-		err, res = nil, nil // the CRD was deleted, and its pools with it
+		err = nil // the CRD was deleted, and its pools with it: res stays nil
 	}
 	if err != nil {
 		diags.AddError("Error reading sandbox pools", fmt.Sprintf("While reading the SandboxPools in %s: %v", ns, err))
@@ -304,14 +304,11 @@ func (r *deploymentResource) readPools(ctx context.Context, s *session, m *deplo
 			}
 			out = append(out, poolModel{Name: name, Template: types.StringValue(tmpl), Size: types.Int64Value(size)})
 		}
-	} else {
+	} else if res != nil {
 		for _, p := range m.pools(ctx, diags) {
 			name := p.Name.ValueString()
 			if name == "" {
 				name = p.Template.ValueString()
-			}
-			if res == nil {
-				break
 			}
 			obj, err := res.Get(ctx, name, getOptions)
 			if apierrors.IsNotFound(err) {

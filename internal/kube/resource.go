@@ -104,7 +104,7 @@ func (r *deploymentResource) ModifyPlan(ctx context.Context, req resource.Modify
 		var state deploymentModel
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 		switch {
-		case !state.hasObject(serviceRef(state.Namespace.ValueString())):
+		case !state.hasObject(coreRef("Service", state.Namespace.ValueString(), deploy.ManagerName)):
 			unknown := types.StringUnknown()
 			plan.LoadBalancerIP, plan.LoadBalancerHostname = unknown, unknown
 			plan.LoadBalancerAddress, plan.DNSRecordType, plan.ManagerAddress = unknown, unknown, unknown
