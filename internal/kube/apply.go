@@ -141,25 +141,32 @@ func condition(obj *unstructured.Unstructured, typ string) string {
 func (a *Applier) Missing(ctx context.Context, refs []Ref) ([]Ref, error) {
 	var missing []Ref
 	for _, ref := range refs {
-		res, err := a.resource(ctx, ref, 0)
-		if meta.IsNoMatchError(err) {
-			missing = append(missing, ref)
-			continue
-		}
+		obj, err := a.get(ctx, ref)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", ref, err)
 		}
-		obj, err := res.Get(ctx, ref.Name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			missing = append(missing, ref)
-		case err != nil:
-			return nil, fmt.Errorf("reading %s: %w", ref, err)
-		case obj.GetDeletionTimestamp() != nil:
+		if obj == nil || obj.GetDeletionTimestamp() != nil {
 			missing = append(missing, ref)
 		}
 	}
 	return missing, nil
+}
+
+// get reads ref's object: nil when it does not exist, or when the API server does not serve its kind
+// (its CRD is gone, and with it every object of its kind).
+func (a *Applier) get(ctx context.Context, ref Ref) (*unstructured.Unstructured, error) {
+	res, err := a.resource(ctx, ref, 0)
+	if meta.IsNoMatchError(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	obj, err := res.Get(ctx, ref.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return obj, err
 }
 
 // Delete deletes refs in reverse order (the reverse of the apply order: what depends on an object
@@ -201,19 +208,11 @@ func (a *Applier) waitGone(ctx context.Context, refs []Ref) error {
 	return retry.Retry(ctx, timeout, a.Pacing, isPending, func(ctx context.Context) error {
 		var left []string
 		for _, ref := range refs {
-			res, err := a.resource(ctx, ref, 0)
-			if meta.IsNoMatchError(err) {
-				continue // its CRD is gone, and with it every object of its kind
-			}
+			obj, err := a.get(ctx, ref)
 			if err != nil {
 				return err
 			}
-			_, err = res.Get(ctx, ref.Name, metav1.GetOptions{})
-			switch {
-			case apierrors.IsNotFound(err):
-			case err != nil:
-				return err
-			default:
+			if obj != nil {
 				left = append(left, ref.String())
 			}
 		}

@@ -137,17 +137,11 @@ func (r *Rollout) Wait(ctx context.Context) (Address, error) {
 					case slices.Contains(fatalReasons, pe.Reason):
 						return pe
 					case pe.Reason == "ErrImagePull":
-						first, seen := pulls[key]
-						if !seen {
-							pulls[key] = now
-						} else if now.Sub(first) >= grace {
+						if heldFor(pulls, key, now) >= grace {
 							return pe
 						}
 					case pe.Reason == corev1.PodReasonUnschedulable:
-						first, seen := unschedulable[pe.Pod]
-						if !seen {
-							unschedulable[pe.Pod] = now
-						} else if waited := now.Sub(first); waited >= schedulingGrace {
+						if waited := heldFor(unschedulable, pe.Pod, now); waited >= schedulingGrace {
 							scaling, err := r.scaleUpUnderway(ctx, p)
 							if err != nil {
 								return err
@@ -257,6 +251,17 @@ func (r *Rollout) newPods(ctx context.Context, d *appsv1.Deployment) ([]*corev1.
 		}
 	}
 	return out, nil
+}
+
+// heldFor is how long key has been in a state, by since (key → first seen in it): 0 when seen now
+// for the first time.
+func heldFor(since map[string]time.Time, key string, now time.Time) time.Duration {
+	first, seen := since[key]
+	if !seen {
+		since[key] = now
+		return 0
+	}
+	return now.Sub(first)
 }
 
 // scaleUpUnderway reports whether an autoscaler has said it is adding a node for pod. Events the
